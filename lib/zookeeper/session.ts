@@ -1,0 +1,340 @@
+/**
+ * One ZooKeeper session that stays usable: the layer every other ZooKeeper user goes through.
+ *
+ * node-zookeeper-client has two gaps (PITFALLS): it never notices a dead connection (calls hang,
+ * the server quietly expires the session), and session expiry is terminal. So this wrapper
+ *  - puts a timeout on every call;
+ *  - probes liveness on a timer and, when a probe times out, drops the socket so the library
+ *    reconnects *with the same session* (no churn if the server still holds it);
+ *  - on expiry, throws the client away and builds a new one, then emits `session` so owners of
+ *    ephemerals and watches re-create them.
+ */
+import { EventEmitter } from "node:events";
+import zookeeper, { type ACL, type Client, type Stat } from "node-zookeeper-client";
+import type { Logger } from "../log.js";
+import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
+import { ZkError } from "./errors.js";
+
+export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
+
+export interface ZkSessionOptions {
+  /** `host:port[,host:port…][/chroot]` */
+  readonly connect: string;
+  readonly sessionTimeoutMs: number;
+  readonly auth?: ZkAuth;
+  readonly logger: Logger;
+  /** Bound on every call; default a third of the session timeout (at least 1 s). */
+  readonly opTimeoutMs?: number;
+  /** How often the liveness probe runs; default a third of the session timeout. */
+  readonly probeIntervalMs?: number;
+}
+
+export type Watcher = (event: zookeeper.Event) => void;
+
+/** One operation of an atomic `multi`. */
+export type ZkOp =
+  | { op: "create"; path: string; data: Buffer; mode: number }
+  | { op: "setData"; path: string; data: Buffer; version: number }
+  | { op: "remove"; path: string; version: number }
+  | { op: "check"; path: string; version: number };
+
+interface ZkSessionEvents {
+  /** A new session exists (the first one, or one built after expiry): re-create ephemerals and watches. */
+  session: [sessionId: string];
+  state: [state: ZkState];
+}
+
+export class ZkSession extends EventEmitter<ZkSessionEvents> {
+  private client: Client | undefined;
+  private currentState: ZkState = "closed";
+  private currentSessionId: string | undefined;
+  private downSince: number | undefined = Date.now();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private closing = false;
+  private readonly opTimeoutMs: number;
+  private readonly probeIntervalMs: number;
+  readonly acls: ACL[];
+
+  constructor(private readonly opts: ZkSessionOptions) {
+    super();
+    this.opTimeoutMs = opts.opTimeoutMs ?? Math.max(1000, Math.floor(opts.sessionTimeoutMs / 3));
+    this.probeIntervalMs =
+      opts.probeIntervalMs ?? Math.max(250, Math.floor(opts.sessionTimeoutMs / 3));
+    this.acls = opts.auth ? digestAcls(opts.auth) : OPEN_ACLS;
+  }
+
+  get state(): ZkState {
+    return this.currentState;
+  }
+
+  /** Hex id of the current session, once connected. */
+  get sessionId(): string | undefined {
+    return this.currentSessionId;
+  }
+
+  /** When the connection was last lost and not yet regained; undefined while connected. */
+  disconnectedSince(): number | undefined {
+    return this.downSince;
+  }
+
+  /** Opens the first session; resolves once connected (keeps retrying until then or close()). */
+  async start(): Promise<void> {
+    this.closing = false;
+    const connected = new Promise<void>((resolve) => {
+      const onState = (s: ZkState) => {
+        if (s === "connected" || s === "closed") {
+          this.off("state", onState);
+          resolve();
+        }
+      };
+      this.on("state", onState);
+    });
+    this.build();
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    await connected;
+  }
+
+  /** Closes the session: the server deletes its ephemerals at once. Resolves within a bound. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.probeTimer);
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      const wasConnected = this.currentState === "connected";
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wasConnected ? this.opTimeoutMs : 0);
+        client.once("disconnected", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        client.close();
+      });
+      client.removeAllListeners();
+    }
+    this.setState("closed");
+  }
+
+  private build(): void {
+    const client = zookeeper.createClient(this.opts.connect, {
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      spinDelay: 200,
+      retries: 0,
+    });
+    this.client = client;
+    if (this.opts.auth) {
+      client.addAuthInfo(
+        "digest",
+        Buffer.from(`${this.opts.auth.user}:${this.opts.auth.password}`),
+      );
+    }
+    this.setState("connecting");
+    client.on("state", (state) => {
+      if (client !== this.client) return; // a discarded client's late events
+      if (state === zookeeper.State.SYNC_CONNECTED) this.onConnected(client);
+      else if (state === zookeeper.State.DISCONNECTED) this.setState("disconnected");
+      else if (state === zookeeper.State.EXPIRED) this.rebuild("session expired");
+      else if (state === zookeeper.State.AUTH_FAILED) {
+        this.opts.logger.error("ZooKeeper authentication failed; retrying with a new session");
+        this.rebuild("authentication failed");
+      }
+    });
+    client.connect();
+  }
+
+  private onConnected(client: Client): void {
+    const id = client.getSessionId().toString("hex");
+    const isNew = id !== this.currentSessionId;
+    this.currentSessionId = id;
+    this.setState("connected");
+    if (isNew) {
+      this.opts.logger.info({ sessionId: id }, "ZooKeeper session established");
+      this.emit("session", id);
+    }
+  }
+
+  /** Session gone for good: close the dead client and open a new session. */
+  private rebuild(reason: string): void {
+    if (this.closing) return;
+    this.opts.logger.warn(
+      { reason, sessionId: this.currentSessionId },
+      "rebuilding ZooKeeper client",
+    );
+    const old = this.client;
+    this.client = undefined;
+    old?.removeAllListeners();
+    old?.close();
+    this.setState("disconnected");
+    this.build();
+  }
+
+  private setState(state: ZkState): void {
+    if (state === "connected") this.downSince = undefined;
+    else this.downSince ??= Date.now();
+    if (state === this.currentState) return;
+    this.currentState = state;
+    this.emit("state", state);
+  }
+
+  /**
+   * The library believes a black-holed connection is alive; a cheap call with a deadline tells.
+   * On timeout the socket is dropped, so the library reconnects and resumes the same session.
+   */
+  private async probe(): Promise<void> {
+    const client = this.client;
+    if (this.probing || !client || this.currentState !== "connected") return;
+    this.probing = true;
+    try {
+      await this.call<Stat | null>((cb) => client.exists("/", cb), "probe");
+    } catch (err) {
+      if (err instanceof ZkError && err.code === "TIMEOUT" && client === this.client) {
+        this.opts.logger.warn("ZooKeeper did not answer the liveness probe; reconnecting");
+        this.setState("disconnected");
+        dropSocket(client);
+      }
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Runs one library call with a deadline, mapping its error to a ZkError. */
+  private call<T>(
+    invoke: (cb: (err: Error | zookeeper.Exception | null, result?: T) => void) => void,
+    what: string,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new ZkError("TIMEOUT", `${what}: no answer in ${this.opTimeoutMs} ms`)),
+        this.opTimeoutMs,
+      );
+      invoke((err, result) => {
+        clearTimeout(timer);
+        if (err) reject(ZkError.from(err, what));
+        else resolve(result as T);
+      });
+    });
+  }
+
+  private current(what: string): Client {
+    if (!this.client || this.currentState !== "connected") {
+      throw new ZkError("CONNECTION_LOSS", `${what}: not connected to ZooKeeper`);
+    }
+    return this.client;
+  }
+
+  /** Children names. A watcher (keep its identity stable: the library dedupes by function) fires once. */
+  async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    const c = this.current(`getChildren ${path}`);
+    return this.call<string[]>(
+      (cb) => (watcher ? c.getChildren(path, watcher, cb) : c.getChildren(path, cb)),
+      `getChildren ${path}`,
+    );
+  }
+
+  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    const c = this.current(`getData ${path}`);
+    return new Promise((resolve, reject) => {
+      this.call<[Buffer | undefined, Stat]>((cb) => {
+        const done = (err: Error | zookeeper.Exception | null, data?: Buffer, stat?: Stat) =>
+          cb(err, [data, stat as Stat]);
+        if (watcher) c.getData(path, watcher, done);
+        else c.getData(path, done);
+      }, `getData ${path}`).then(
+        ([data, stat]) => resolve({ data: data ?? Buffer.alloc(0), stat }),
+        reject,
+      );
+    });
+  }
+
+  async exists(path: string, watcher?: Watcher): Promise<Stat | null> {
+    const c = this.current(`exists ${path}`);
+    return this.call<Stat | null>(
+      (cb) => (watcher ? c.exists(path, watcher, cb) : c.exists(path, cb)),
+      `exists ${path}`,
+    ).then((s) => s ?? null);
+  }
+
+  /** Creates a node with this session's ACLs; returns the created path (sequential suffix included). */
+  async create(path: string, data: Buffer, mode: number): Promise<string> {
+    const c = this.current(`create ${path}`);
+    return this.call<string>((cb) => c.create(path, data, this.acls, mode, cb), `create ${path}`);
+  }
+
+  async setData(path: string, data: Buffer, version: number): Promise<Stat> {
+    const c = this.current(`setData ${path}`);
+    return this.call<Stat>((cb) => c.setData(path, data, version, cb), `setData ${path}`);
+  }
+
+  async remove(path: string, version: number): Promise<void> {
+    const c = this.current(`remove ${path}`);
+    await this.call<void>((cb) => c.remove(path, version, cb), `remove ${path}`);
+  }
+
+  /** Creates the path and any missing parents as persistent nodes; returns the paths it created. */
+  async mkdirp(path: string): Promise<string[]> {
+    const made: string[] = [];
+    let prefix = "";
+    for (const part of path.split("/").filter(Boolean)) {
+      prefix += `/${part}`;
+      try {
+        await this.create(prefix, Buffer.alloc(0), zookeeper.CreateMode.PERSISTENT);
+        made.push(prefix);
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
+      }
+    }
+    return made;
+  }
+
+  /**
+   * Atomic multi-op. Rejects with the first failing op's error (`ZkError.index` tells which).
+   * Beware (library issue #67): inside a transaction, version 0 means "any version".
+   */
+  async multi(ops: readonly ZkOp[]): Promise<void> {
+    const c = this.current("multi");
+    const tx = c.transaction();
+    for (const o of ops) {
+      if (o.op === "create") tx.create(o.path, o.data, this.acls, o.mode);
+      else if (o.op === "setData") tx.setData(o.path, o.data, o.version);
+      else if (o.op === "remove") tx.remove(o.path, o.version);
+      else tx.check(o.path, o.version);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new ZkError("TIMEOUT", `multi of ${ops.length}: no answer in ${this.opTimeoutMs} ms`),
+          ),
+        this.opTimeoutMs,
+      );
+      tx.commit((err, results) => {
+        clearTimeout(timer);
+        if (!err) return resolve();
+        // The failing op carries its own code; the others say RUNTIME_INCONSISTENCY (-2).
+        const list = (results ?? []) as Array<{ err?: number }>;
+        const index = list.findIndex((r) => r.err !== undefined && r.err !== 0 && r.err !== -2);
+        const code = index >= 0 ? list[index]?.err : undefined;
+        reject(
+          code !== undefined
+            ? ZkError.fromCode(
+                code,
+                `multi op ${index} (${ops[index]?.op} ${ops[index]?.path})`,
+                index,
+              )
+            : ZkError.from(err, `multi of ${ops.length}`),
+        );
+      });
+    });
+  }
+}
+
+/**
+ * Library internals: destroying the socket makes node-zookeeper-client reconnect and resend
+ * the same session id, which is exactly what a dead-but-"connected" link needs.
+ */
+function dropSocket(client: Client): void {
+  const manager = (client as unknown as { connectionManager?: { socket?: { destroy(): void } } })
+    .connectionManager;
+  manager?.socket?.destroy();
+}
