@@ -54,7 +54,14 @@ export const META = {
   portPrefix: "port.",
 } as const;
 
-/** Key of a desired or owned node: one per (format, parent, instance id). */
-export function registrationKey(r: Pick<DesiredRegistration, "format" | "parent" | "id">): string {
-  return `${r.format}|${r.parent}|${r.id}`;
+/**
+ * Identity of a node the bridge writes: one per (format, parent, instance). ServerSet members
+ * carry no instance id (their name is a sequence number), so there the endpoint identifies them.
+ */
+export function registrationKey(
+  r: Pick<DesiredRegistration, "format" | "parent" | "id" | "address" | "port">,
+): string {
+  return r.format === "serverset"
+    ? `serverset|${r.parent}|${r.address}|${r.port}`
+    : `curator|${r.parent}|${r.id}`;
 }

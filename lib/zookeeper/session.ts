@@ -38,6 +38,12 @@ export type ZkOp =
   | { op: "remove"; path: string; version: number }
   | { op: "check"; path: string; version: number };
 
+/** Per op of a successful multi: the created path (with any sequence suffix), or the new stat. */
+export interface ZkOpResult {
+  readonly path?: string;
+  readonly stat?: Stat;
+}
+
 interface ZkSessionEvents {
   /** A new session exists (the first one, or one built after expiry): re-create ephemerals and watches. */
   session: [sessionId: string];
@@ -291,7 +297,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
    * Atomic multi-op. Rejects with the first failing op's error (`ZkError.index` tells which).
    * Beware (library issue #67): inside a transaction, version 0 means "any version".
    */
-  async multi(ops: readonly ZkOp[]): Promise<void> {
+  async multi(ops: readonly ZkOp[]): Promise<ZkOpResult[]> {
     const c = this.current("multi");
     const tx = c.transaction();
     for (const o of ops) {
@@ -300,7 +306,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       else if (o.op === "remove") tx.remove(o.path, o.version);
       else tx.check(o.path, o.version);
     }
-    await new Promise<void>((resolve, reject) => {
+    return new Promise<ZkOpResult[]>((resolve, reject) => {
       const timer = setTimeout(
         () =>
           reject(
@@ -310,7 +316,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       );
       tx.commit((err, results) => {
         clearTimeout(timer);
-        if (!err) return resolve();
+        if (!err) return resolve((results ?? []) as ZkOpResult[]);
         // The failing op carries its own code; the others say RUNTIME_INCONSISTENCY (-2).
         const list = (results ?? []) as Array<{ err?: number }>;
         const index = list.findIndex((r) => r.err !== undefined && r.err !== 0 && r.err !== -2);

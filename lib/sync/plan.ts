@@ -1,0 +1,110 @@
+/**
+ * The planner: a pure diff of what the bridge owns in ZooKeeper against what Kubernetes wants.
+ *
+ *   desired │ owned node             │ bytes equal │ change
+ *   ────────┼────────────────────────┼─────────────┼────────────────────────────────────────────
+ *   yes     │ none                   │      –      │ create
+ *   yes     │ ours, this session     │     yes     │ –
+ *   yes     │ ours, this session     │     no      │ update (setData at the node's version)
+ *   yes     │ ours, an older session │   either    │ adopt  (atomic remove + create under this
+ *           │                        │             │         session, so it outlives the old one)
+ *   yes     │ several of ours        │      –      │ keep the best as above, remove the rest¹
+ *   no      │ ours, any session      │      –      │ remove¹
+ *   no      │ ours, an older session │      –      │ adopt as it is, while deletes are not yet
+ *           │                        │             │ allowed (a restart never drops what the
+ *           │                        │             │ old incarnation registered)
+ *
+ *   ¹ only once deletes are allowed: the Kubernetes caches and the ZooKeeper tree both synced.
+ *
+ * Nodes of other clients never reach the planner: the registry leaves them out when it scans.
+ */
+import { type DesiredRegistration, type Format, registrationKey } from "../registration.js";
+
+/** Where a registration lives. */
+export interface Target {
+  readonly key: string;
+  readonly format: Format;
+  /** The service's znode. */
+  readonly parent: string;
+  /** Curator instance id (the node name); for ServerSets, informational. */
+  readonly id: string;
+}
+
+/** A znode the bridge wrote (this session or an earlier incarnation). */
+export interface OwnedNode extends Target {
+  /** Full znode path (for ServerSets, with the sequential suffix). */
+  readonly path: string;
+  readonly version: number;
+  readonly data: Buffer;
+  /** Hex session id that owns the ephemeral. */
+  readonly owner: string;
+}
+
+export type Change =
+  | { readonly kind: "create"; readonly target: Target; readonly data: Buffer }
+  | { readonly kind: "update"; readonly node: OwnedNode; readonly data: Buffer }
+  | { readonly kind: "adopt"; readonly node: OwnedNode; readonly data: Buffer }
+  | { readonly kind: "remove"; readonly node: OwnedNode };
+
+export interface PlanOptions {
+  /** Hex id of the session the writer holds now. */
+  readonly session: string;
+  /** False until the Kubernetes caches and the ZooKeeper tree have both fully synced. */
+  readonly allowDeletes: boolean;
+  /** Renders a registration's znode bytes; `previous` lets it keep e.g. the registration time. */
+  readonly render: (desired: DesiredRegistration, previous: OwnedNode | undefined) => Buffer;
+}
+
+export function targetOf(d: DesiredRegistration): Target {
+  return { key: registrationKey(d), format: d.format, parent: d.parent, id: d.id };
+}
+
+export function plan(
+  owned: Iterable<OwnedNode>,
+  desired: Iterable<DesiredRegistration>,
+  opts: PlanOptions,
+): Change[] {
+  const byKey = new Map<string, OwnedNode[]>();
+  for (const node of owned) {
+    const list = byKey.get(node.key);
+    if (list) list.push(node);
+    else byKey.set(node.key, [node]);
+  }
+
+  const changes: Change[] = [];
+  const extras: OwnedNode[] = [];
+  const seen = new Set<string>();
+  for (const d of desired) {
+    const target = targetOf(d);
+    if (seen.has(target.key)) continue; // e.g. two pods behind one node:NodePort: one member
+    seen.add(target.key);
+    const nodes = byKey.get(target.key);
+    byKey.delete(target.key);
+    const keep = nodes ? pickKeeper(nodes, opts.session) : undefined;
+    if (nodes) extras.push(...nodes.filter((n) => n !== keep));
+    const data = opts.render(d, keep);
+    if (!keep) changes.push({ kind: "create", target, data });
+    else if (keep.owner !== opts.session) changes.push({ kind: "adopt", node: keep, data });
+    else if (!keep.data.equals(data)) changes.push({ kind: "update", node: keep, data });
+  }
+
+  const leftovers = [...byKey.values()].flat();
+  if (opts.allowDeletes) {
+    for (const node of [...extras, ...leftovers]) changes.push({ kind: "remove", node });
+  } else {
+    for (const node of leftovers) {
+      if (node.owner !== opts.session) changes.push({ kind: "adopt", node, data: node.data });
+    }
+  }
+  return changes;
+}
+
+/** Prefer a node of the current session (no write needed), then the newest. */
+function pickKeeper(nodes: OwnedNode[], session: string): OwnedNode {
+  return nodes.reduce((best, n) => {
+    const bestOurs = best.owner === session;
+    const nOurs = n.owner === session;
+    if (nOurs !== bestOurs) return nOurs ? n : best;
+    return n.path > best.path ? n : best;
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * The reconcile loop: hands the whole desired state to the planner whenever it may have changed
+ * (and on a timer, to repair drift), applies the plan, and keeps an in-memory view of the nodes
+ * it owns so a steady state costs no ZooKeeper reads.
+ *
+ * Deletes wait until the Kubernetes caches have synced AND the ZooKeeper tree has been scanned
+ * in the current session: a restart or reconnect never mass-deregisters.
+ */
+
+import { Backoff } from "../backoff.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import type { DesiredRegistration } from "../registration.js";
+import type { ZkRegistry } from "../zookeeper/registry.js";
+import type { ZkSession } from "../zookeeper/session.js";
+import { type Change, type OwnedNode, plan } from "./plan.js";
+
+/** What the syncer needs of the Kubernetes side. */
+export interface DesiredSource {
+  /** The whole desired state now. */
+  desired(): DesiredRegistration[];
+  /** True once every informer has listed since its last (re)start. */
+  synced(): boolean;
+  /** Called, coalesced, whenever desired() may have changed. */
+  onChange(cb: () => void): void;
+}
+
+export interface SyncerOptions {
+  readonly source: DesiredSource;
+  readonly registry: ZkRegistry;
+  readonly session: ZkSession;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** Log the plan, write nothing. */
+  readonly dryRun?: boolean;
+  /** Full rescan of ZooKeeper this often, to repair drift (nodes deleted behind our back). */
+  readonly resyncMs?: number;
+  /** Coalescing window for bursts of Kubernetes events. */
+  readonly debounceMs?: number;
+}
+
+export interface SyncStatus {
+  /** The ZooKeeper tree has been scanned in the current session and one plan applied since. */
+  readonly inSync: boolean;
+  readonly owned: number;
+  readonly lastError: string | undefined;
+}
+
+export class Syncer {
+  private owned = new Map<string, OwnedNode>();
+  private scannedSession: string | undefined;
+  private needScan = true;
+  private running = false;
+  private stopped = true;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private pass: Promise<void> = Promise.resolve();
+  private applied = false;
+  private lastError: string | undefined;
+  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+  private readonly onSession = () => {
+    this.needScan = true;
+    this.applied = false;
+    this.trigger();
+  };
+  private readonly onState = () => this.trigger();
+
+  constructor(private readonly opts: SyncerOptions) {}
+
+  /** Starts reconciling; returns at once. */
+  start(): void {
+    this.stopped = false;
+    this.opts.source.onChange(() => this.trigger());
+    this.opts.session.on("session", this.onSession);
+    this.opts.session.on("state", this.onState);
+    this.resyncTimer = setInterval(() => {
+      this.needScan = true;
+      this.trigger();
+    }, this.opts.resyncMs ?? 60_000);
+    this.trigger(0);
+  }
+
+  /** Stops the loop and waits for a pass under way. Writes nothing more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.wakeTimer);
+    clearInterval(this.resyncTimer);
+    this.opts.session.off("session", this.onSession);
+    this.opts.session.off("state", this.onState);
+    await this.pass;
+  }
+
+  status(): SyncStatus {
+    return {
+      inSync: this.applied && this.scannedSession === this.opts.session.sessionId,
+      owned: this.owned.size,
+      lastError: this.lastError,
+    };
+  }
+
+  /** The nodes the bridge owns, as last written or scanned. */
+  ownedNodes(): OwnedNode[] {
+    return [...this.owned.values()];
+  }
+
+  /** Schedules a pass after `delayMs` (coalescing: an earlier schedule wins). */
+  private trigger(delayMs = this.opts.debounceMs ?? 20): void {
+    if (this.stopped || this.wakeTimer) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.pass = this.pass.then(() => this.runPass());
+    }, delayMs);
+  }
+
+  private async runPass(): Promise<void> {
+    if (this.stopped || this.running) return;
+    if (this.opts.session.state !== "connected") return; // the state event triggers us again
+    this.running = true;
+    const started = performance.now();
+    try {
+      const again = await this.reconcile();
+      this.backoff.reset();
+      this.lastError = undefined;
+      if (again) this.trigger(0);
+    } catch (err) {
+      this.needScan = true;
+      this.lastError = (err as Error).message;
+      const delay = this.backoff.next();
+      this.opts.logger.warn({ err: this.lastError, retryInMs: delay }, "reconcile failed");
+      this.trigger(delay);
+    } finally {
+      this.running = false;
+      this.opts.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  /** One pass; true if another pass is needed at once. */
+  private async reconcile(): Promise<boolean> {
+    const { registry, session, source, logger } = this.opts;
+    const desired = source.desired();
+    if (this.needScan || this.scannedSession !== session.sessionId) {
+      const sessionId = this.opts.dryRun ? session.sessionId : await registry.claimSession();
+      const extraParents = new Set(
+        desired.filter((d) => d.format === "serverset").map((d) => d.parent),
+      );
+      const nodes = await registry.scan(extraParents);
+      this.owned = new Map(nodes.map((n) => [n.path, n]));
+      this.scannedSession = sessionId;
+      this.needScan = false;
+    }
+    const allowDeletes = source.synced();
+    const changes = plan(this.owned.values(), desired, {
+      session: session.sessionId ?? "",
+      allowDeletes,
+      render: (d, prev) => registry.render(d, prev),
+    });
+    this.opts.metrics?.queueDepth.set(changes.length);
+    if (changes.length > 0) logChanges(logger, changes, this.opts.dryRun === true);
+    if (this.opts.dryRun) {
+      this.applied = true;
+      this.opts.metrics?.queueDepth.set(0);
+      return false;
+    }
+    const result = await registry.apply(changes);
+    for (const n of result.removed) this.owned.delete(n.path);
+    for (const n of result.written) this.owned.set(n.path, n);
+    this.opts.metrics?.queueDepth.set(0);
+    this.updateGauge();
+    const emptied = result.removed.map((n) => n.parent);
+    if (allowDeletes && emptied.length > 0) await registry.cleanupParents(emptied);
+    if (result.rescan) {
+      this.needScan = true;
+      return true;
+    }
+    this.applied = allowDeletes || this.applied;
+    return false;
+  }
+
+  private updateGauge(): void {
+    const gauge = this.opts.metrics?.registrations;
+    if (!gauge) return;
+    const counts = new Map<string, number>();
+    for (const n of this.owned.values()) {
+      const service = n.parent.slice(n.parent.lastIndexOf("/") + 1);
+      const k = `${service}\u0000${n.format}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    gauge.reset();
+    for (const [k, v] of counts) {
+      const [service, format] = k.split("\u0000") as [string, string];
+      gauge.set({ service, format }, v);
+    }
+  }
+}
+
+/** One line per registry change at info (the operator's audit trail). */
+function logChanges(logger: Logger, changes: readonly Change[], dryRun: boolean): void {
+  for (const c of changes) {
+    const path = c.kind === "create" ? `${c.target.parent}/${c.target.id}` : c.node.path;
+    logger.info(
+      { change: c.kind, path, dryRun },
+      dryRun ? "would change registry" : "registry change",
+    );
+  }
+}

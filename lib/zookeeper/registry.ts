@@ -1,0 +1,406 @@
+/**
+ * The registry writer: reads which znodes are the bridge's own, renders registrations into
+ * znode bytes, and applies a plan in batched, atomic multi-ops.
+ *
+ * Ownership. A node is ours when its ephemeral owner is a session listed in this cluster's
+ * ledger (`/kube-zk-bridge/<cluster>/sessions/<id>`, written before the session writes anything),
+ * or when it carries our cluster's marker in its Curator payload metadata. The ledger is what lets
+ * a restarted bridge recognise `payload: none` and ServerSet nodes, which have no metadata.
+ * Anything else is another client's and is never changed or deleted.
+ */
+import zookeeper, { type Stat } from "node-zookeeper-client";
+import type { CuratorPayload } from "../config.js";
+import { decodeCurator, encodeCurator } from "../formats/curator.js";
+import {
+  decodeServerSet,
+  encodeServerSet,
+  isServerSetMember,
+  SERVERSET_MEMBER_PREFIX,
+} from "../formats/serverset.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import { type DesiredRegistration, type Format, META, registrationKey } from "../registration.js";
+import type { Change, OwnedNode, Target } from "../sync/plan.js";
+import { ZkError } from "./errors.js";
+import { mapLimit } from "./map-limit.js";
+import type { ZkOp, ZkSession } from "./session.js";
+
+const EPHEMERAL = zookeeper.CreateMode.EPHEMERAL;
+const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
+const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
+/** Ops per multi, and multis in flight: measured sweet spot on ZooKeeper 3.8 (PITFALLS). */
+const BATCH_OPS = 200;
+const BATCHES_IN_FLIGHT = 4;
+const READS_IN_FLIGHT = 500;
+
+export interface RegistryOptions {
+  readonly session: ZkSession;
+  readonly clusterName: string;
+  readonly basePath: string;
+  readonly serversetBasePath: string;
+  readonly curatorPayload: CuratorPayload;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+/** What `apply` did: the nodes now written, and whether the in-memory view went stale. */
+export interface ApplyResult {
+  /** Nodes created, adopted or updated, as they now are. */
+  readonly written: OwnedNode[];
+  /** Nodes removed (or found already gone). */
+  readonly removed: OwnedNode[];
+  /** A change failed in a way that means our view of ZooKeeper is off: rescan. */
+  readonly rescan: boolean;
+  /** Changes that could not be made (conflicts with other clients' nodes, connection loss). */
+  readonly failed: number;
+}
+
+export class ZkRegistry {
+  private readonly ledgerPath: string;
+  /** Parents known to exist in the current session (creates need no mkdirp round trip). */
+  private readonly knownParents = new Set<string>();
+  private readonly conflictsLogged = new Set<string>();
+  private ledger = new Set<string>();
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.ledgerPath = `/kube-zk-bridge/${opts.clusterName}/sessions`;
+  }
+
+  private get session(): ZkSession {
+    return this.opts.session;
+  }
+
+  /** Where a registration of format `f` for service `name` goes by default. */
+  parentFor(format: Format, serviceName: string): string {
+    return `${format === "curator" ? this.opts.basePath : this.opts.serversetBasePath}/${serviceName}`;
+  }
+
+  /** Records the current session in the ledger; must precede the session's first write. */
+  async claimSession(): Promise<string> {
+    const id = this.session.sessionId;
+    if (!id) throw new ZkError("CONNECTION_LOSS", "claimSession: no session");
+    this.knownParents.clear();
+    await this.session.mkdirp(this.ledgerPath);
+    try {
+      await this.session.create(`${this.ledgerPath}/${id}`, Buffer.alloc(0), PERSISTENT);
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
+    }
+    this.ledger.add(id);
+    return id;
+  }
+
+  /**
+   * Reads every node of ours under both trees and under `extraParents` (custom ServerSet
+   * paths). Also prunes ledger entries of sessions that own nothing any more.
+   */
+  async scan(extraParents: Iterable<string>): Promise<OwnedNode[]> {
+    this.ledger = new Set(await this.childrenOrEmpty(this.ledgerPath));
+    const parents = new Map<string, Format>();
+    for (const [format, base] of [
+      ["curator", this.opts.basePath],
+      ["serverset", this.opts.serversetBasePath],
+    ] as const) {
+      for (const name of await this.childrenOrEmpty(base)) parents.set(`${base}/${name}`, format);
+    }
+    for (const p of extraParents) if (!parents.has(p)) parents.set(p, "serverset");
+
+    const owned: OwnedNode[] = [];
+    const entries = [...parents];
+    const children = await mapLimit(entries, READS_IN_FLIGHT, async ([parent]) =>
+      this.childrenOrEmpty(parent),
+    );
+    const reads: Array<{ parent: string; format: Format; name: string }> = [];
+    entries.forEach(([parent, format], i) => {
+      for (const name of children[i] ?? []) {
+        if (format === "serverset" && !isServerSetMember(name)) continue;
+        reads.push({ parent, format, name });
+        this.knownParents.add(parent);
+      }
+    });
+    const nodes = await mapLimit(reads, READS_IN_FLIGHT, async (r) => {
+      try {
+        return { ...r, ...(await this.session.getData(`${r.parent}/${r.name}`)) };
+      } catch (err) {
+        if (err instanceof ZkError && err.code === "NO_NODE") return undefined; // gone meanwhile
+        throw err;
+      }
+    });
+    const liveOwners = new Set<string>();
+    for (const n of nodes) {
+      if (!n) continue;
+      const node = this.ownedNode(n.parent, n.format, n.name, n.data, n.stat);
+      if (node) {
+        owned.push(node);
+        liveOwners.add(node.owner);
+      }
+    }
+    await this.pruneLedger(liveOwners);
+    return owned;
+  }
+
+  /** The node as ours, or undefined if another client's (or unreadable: then not ours to touch). */
+  private ownedNode(
+    parent: string,
+    format: Format,
+    name: string,
+    data: Buffer,
+    stat: Stat,
+  ): OwnedNode | undefined {
+    const owner = stat.ephemeralOwner.toString("hex");
+    if (/^0+$/.test(owner)) return undefined; // persistent: never ours
+    let registration: ReturnType<typeof decodeCurator> | undefined;
+    try {
+      registration =
+        format === "curator" ? decodeCurator(data, "", name) : decodeServerSet(data, "", name);
+    } catch {
+      return undefined;
+    }
+    const marked = registration.metadata[META.cluster] === this.opts.clusterName;
+    if (!this.ledger.has(owner) && !marked) return undefined;
+    const key = registrationKey({
+      format,
+      parent,
+      id: name,
+      address: registration.address,
+      port: registration.port,
+    });
+    return {
+      key,
+      format,
+      parent,
+      id: name,
+      path: `${parent}/${name}`,
+      version: stat.version,
+      data,
+      owner,
+    };
+  }
+
+  private async pruneLedger(liveOwners: Set<string>): Promise<void> {
+    for (const id of this.ledger) {
+      if (id === this.session.sessionId || liveOwners.has(id)) continue;
+      try {
+        await this.session.remove(`${this.ledgerPath}/${id}`, -1);
+        this.ledger.delete(id);
+      } catch (err) {
+        if (!(err instanceof ZkError && err.code === "NO_NODE")) throw err;
+      }
+    }
+  }
+
+  /** The znode bytes for a registration; an update keeps the original registration time. */
+  render(d: DesiredRegistration, previous: OwnedNode | undefined): Buffer {
+    if (d.format === "serverset") return encodeServerSet(d, { shard: 0 });
+    let registrationTimeUTC = Date.now();
+    if (previous) {
+      const m = /"registrationTimeUTC":(\d+)/.exec(previous.data.toString("utf8"));
+      if (m?.[1]) registrationTimeUTC = Number(m[1]);
+    }
+    return encodeCurator(d, { payload: this.opts.curatorPayload, registrationTimeUTC });
+  }
+
+  /**
+   * Applies changes in multi batches (several in flight). A failed batch is retried change by
+   * change so one conflict does not block the rest.
+   */
+  async apply(changes: readonly Change[]): Promise<ApplyResult> {
+    const result = {
+      written: [] as OwnedNode[],
+      removed: [] as OwnedNode[],
+      rescan: false,
+      failed: 0,
+    };
+    if (changes.length === 0) return result;
+    const owner = this.session.sessionId ?? "";
+    await this.ensureParents(changes);
+
+    const batches: Change[][] = [];
+    let batch: Change[] = [];
+    let ops = 0;
+    for (const c of changes) {
+      batch.push(c);
+      ops += c.kind === "adopt" ? 2 : 1;
+      if (ops >= BATCH_OPS) {
+        batches.push(batch);
+        batch = [];
+        ops = 0;
+      }
+    }
+    if (batch.length) batches.push(batch);
+
+    await mapLimit(batches, BATCHES_IN_FLIGHT, async (b) => {
+      try {
+        const results = await this.session.multi(b.flatMap((c) => this.opsOf(c)));
+        this.collect(b, results, owner, result);
+      } catch (err) {
+        if (!(err instanceof ZkError) || err.transient) throw err;
+        for (const c of b) await this.applyOne(c, owner, result);
+      }
+    });
+    for (const c of changes) this.opts.metrics?.reconcileOps.inc({ op: c.kind });
+    return result;
+  }
+
+  private async applyOne(
+    c: Change,
+    owner: string,
+    result: ApplyResult & { rescan: boolean; failed: number },
+  ) {
+    try {
+      const results = await this.session.multi(this.opsOf(c));
+      this.collect([c], results, owner, result);
+    } catch (err) {
+      if (!(err instanceof ZkError) || err.transient) throw err;
+      if (c.kind === "remove" && err.code === "NO_NODE") {
+        result.removed.push(c.node);
+        return;
+      }
+      result.failed++;
+      if (c.kind === "create" && err.code === "NODE_EXISTS") {
+        // Our stable id collides with a node we do not own: another client's. Never touch it.
+        const path = `${c.target.parent}/${c.target.id}`;
+        if (!this.conflictsLogged.has(path)) {
+          this.conflictsLogged.add(path);
+          this.opts.logger.warn(
+            { path },
+            "a node of another client holds this instance's path; skipping",
+          );
+        }
+        return;
+      }
+      if (err.code === "NO_NODE" && c.kind === "create") this.knownParents.delete(c.target.parent);
+      result.rescan = true;
+      this.opts.logger.info(
+        { change: c.kind, code: err.code },
+        "registry changed under us; rescanning",
+      );
+    }
+  }
+
+  private opsOf(c: Change): ZkOp[] {
+    switch (c.kind) {
+      case "create":
+        return [createOp(c.target, c.data)];
+      case "update":
+        // Inside a multi the library treats version 0 as "any" (its issue #67); we own the node.
+        return [{ op: "setData", path: c.node.path, data: c.data, version: c.node.version }];
+      case "adopt":
+        return [
+          { op: "remove", path: c.node.path, version: c.node.version },
+          createOp(c.node, c.data),
+        ];
+      case "remove":
+        return [{ op: "remove", path: c.node.path, version: c.node.version }];
+    }
+  }
+
+  private collect(
+    changes: readonly Change[],
+    results: ReadonlyArray<{ path?: string; stat?: Stat }>,
+    owner: string,
+    into: { written: OwnedNode[]; removed: OwnedNode[] },
+  ): void {
+    let i = 0;
+    for (const c of changes) {
+      if (c.kind === "remove") {
+        i++;
+        into.removed.push(c.node);
+        continue;
+      }
+      if (c.kind === "adopt") {
+        into.removed.push(c.node);
+        i++;
+      }
+      const r = results[i++];
+      if (c.kind === "update") {
+        into.written.push({
+          ...c.node,
+          data: c.data,
+          version: r?.stat?.version ?? c.node.version + 1,
+        });
+        continue;
+      }
+      const t: Target = c.kind === "create" ? c.target : c.node;
+      const path = r?.path ?? `${t.parent}/${t.id}`;
+      const id = t.format === "serverset" ? path.slice(t.parent.length + 1) : t.id;
+      into.written.push({
+        key: t.key,
+        format: t.format,
+        parent: t.parent,
+        id,
+        path,
+        version: 0,
+        data: c.data,
+        owner,
+      });
+    }
+  }
+
+  /** Creates missing service nodes (persistent, marked as ours so only we clean them up). */
+  private async ensureParents(changes: readonly Change[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const c of changes) {
+      if (c.kind === "create" && !this.knownParents.has(c.target.parent))
+        missing.add(c.target.parent);
+    }
+    await mapLimit([...missing], 50, async (parent) => {
+      let prefix = "";
+      for (const part of parent.split("/").filter(Boolean)) {
+        prefix += `/${part}`;
+        if (this.knownParents.has(prefix)) continue;
+        try {
+          await this.session.create(prefix, this.parentMarker(), PERSISTENT);
+        } catch (err) {
+          if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
+        }
+        this.knownParents.add(prefix);
+      }
+    });
+  }
+
+  private parentMarker(): Buffer {
+    return Buffer.from(`${META.cluster}=${this.opts.clusterName}`);
+  }
+
+  /**
+   * Removes service nodes left empty, only those the bridge made (marked) and never the base
+   * paths. Another client's parent, or one that gained a child meanwhile, stays.
+   */
+  async cleanupParents(parents: Iterable<string>): Promise<void> {
+    const bases = new Set([this.opts.basePath, this.opts.serversetBasePath]);
+    for (const parent of new Set(parents)) {
+      if (bases.has(parent)) continue;
+      try {
+        const { data, stat } = await this.session.getData(parent);
+        if (stat.numChildren !== 0 || !data.equals(this.parentMarker())) continue;
+        await this.session.remove(parent, stat.version);
+        this.knownParents.delete(parent);
+        this.opts.logger.info({ path: parent }, "removed empty service node");
+      } catch (err) {
+        if (!(err instanceof ZkError) || err.transient) throw err;
+        // NO_NODE (already gone), NOT_EMPTY (a child arrived), BAD_VERSION: leave it.
+      }
+    }
+  }
+
+  private async childrenOrEmpty(path: string): Promise<string[]> {
+    try {
+      return await this.session.getChildren(path);
+    } catch (err) {
+      if (err instanceof ZkError && err.code === "NO_NODE") return [];
+      throw err;
+    }
+  }
+}
+
+function createOp(t: Target, data: Buffer): ZkOp {
+  return t.format === "serverset"
+    ? {
+        op: "create",
+        path: `${t.parent}/${SERVERSET_MEMBER_PREFIX}`,
+        data,
+        mode: EPHEMERAL_SEQUENTIAL,
+      }
+    : { op: "create", path: `${t.parent}/${t.id}`, data, mode: EPHEMERAL };
+}

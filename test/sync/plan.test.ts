@@ -1,0 +1,151 @@
+import { describe, expect, it } from "vitest";
+import type { DesiredRegistration } from "../../lib/registration.js";
+import { type Change, type OwnedNode, plan, targetOf } from "../../lib/sync/plan.js";
+
+const S = "aaaa"; // this session
+const OLD = "bbbb"; // an earlier incarnation
+
+function desired(
+  id: string,
+  address = "10.0.0.1",
+  extra: Partial<DesiredRegistration> = {},
+): DesiredRegistration {
+  return {
+    service: "web.shop",
+    id,
+    address,
+    port: 8080,
+    ports: { http: 8080 },
+    metadata: {},
+    draining: false,
+    format: "curator",
+    parent: "/services/web.shop",
+    ...extra,
+  };
+}
+const render = (d: DesiredRegistration) => Buffer.from(`${d.address}:${d.port}:${d.draining}`);
+
+function owned(d: DesiredRegistration, owner = S, data = render(d), path?: string): OwnedNode {
+  const t = targetOf(d);
+  return { ...t, path: path ?? `${t.parent}/${t.id}`, version: 3, data, owner };
+}
+
+const summary = (changes: Change[]) =>
+  changes.map((c) => `${c.kind} ${c.kind === "create" ? c.target.id : c.node.path}`).sort();
+
+const rows: Array<{
+  title: string;
+  owned: OwnedNode[];
+  desired: DesiredRegistration[];
+  allowDeletes: boolean;
+  want: string[];
+}> = [
+  { title: "nothing to do", owned: [], desired: [], allowDeletes: true, want: [] },
+  {
+    title: "new endpoint is created",
+    owned: [],
+    desired: [desired("a")],
+    allowDeletes: false,
+    want: ["create a"],
+  },
+  {
+    title: "unchanged node of this session is left alone",
+    owned: [owned(desired("a"))],
+    desired: [desired("a")],
+    allowDeletes: true,
+    want: [],
+  },
+  {
+    title: "changed bytes are updated in place",
+    owned: [owned(desired("a"), S, Buffer.from("old"))],
+    desired: [desired("a")],
+    allowDeletes: false,
+    want: ["update /services/web.shop/a"],
+  },
+  {
+    title: "a node of an earlier incarnation is adopted, even if unchanged",
+    owned: [owned(desired("a"), OLD)],
+    desired: [desired("a")],
+    allowDeletes: false,
+    want: ["adopt /services/web.shop/a"],
+  },
+  {
+    title: "vanished endpoint is removed once deletes are allowed",
+    owned: [owned(desired("a")), owned(desired("b"))],
+    desired: [desired("a")],
+    allowDeletes: true,
+    want: ["remove /services/web.shop/b"],
+  },
+  {
+    title: "before both sides synced nothing is removed",
+    owned: [owned(desired("a")), owned(desired("b"))],
+    desired: [],
+    allowDeletes: false,
+    want: [],
+  },
+  {
+    title:
+      "before both sides synced, an earlier incarnation's unknown node is carried over, not dropped",
+    owned: [owned(desired("b"), OLD)],
+    desired: [],
+    allowDeletes: false,
+    want: ["adopt /services/web.shop/b"],
+  },
+  {
+    title: "duplicate ServerSet members: keep this session's, remove the rest",
+    owned: [
+      owned(
+        desired("a", "10.0.0.1", { format: "serverset", parent: "/ss/web" }),
+        OLD,
+        undefined,
+        "/ss/web/member_0000000001",
+      ),
+      owned(
+        desired("a", "10.0.0.1", { format: "serverset", parent: "/ss/web" }),
+        S,
+        undefined,
+        "/ss/web/member_0000000002",
+      ),
+    ],
+    desired: [desired("a", "10.0.0.1", { format: "serverset", parent: "/ss/web" })],
+    allowDeletes: true,
+    want: ["remove /ss/web/member_0000000001"],
+  },
+  {
+    title: "two pods behind one node:NodePort make one ServerSet member",
+    owned: [],
+    desired: [
+      desired("p1", "192.168.1.1", { format: "serverset", parent: "/ss/web" }),
+      desired("p2", "192.168.1.1", { format: "serverset", parent: "/ss/web" }),
+    ],
+    allowDeletes: true,
+    want: ["create p1"],
+  },
+  {
+    title: "one endpoint in two formats is two nodes",
+    owned: [],
+    desired: [desired("a"), desired("a", "10.0.0.1", { format: "serverset", parent: "/ss/web" })],
+    allowDeletes: true,
+    want: ["create a", "create a"],
+  },
+];
+
+describe("plan", () => {
+  it.each(rows)("$title", ({ owned: o, desired: d, allowDeletes, want }) => {
+    expect(summary(plan(o, d, { session: S, allowDeletes, render }))).toEqual([...want].sort());
+  });
+
+  it("update carries the rendered bytes and the node's version", () => {
+    const node = owned(desired("a"), S, Buffer.from("old"));
+    const [c] = plan([node], [desired("a", "10.0.0.9")], {
+      session: S,
+      allowDeletes: true,
+      render,
+    });
+    expect(c).toMatchObject({
+      kind: "update",
+      node: { version: 3 },
+      data: Buffer.from("10.0.0.9:8080:false"),
+    });
+  });
+});
