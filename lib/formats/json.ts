@@ -1,0 +1,117 @@
+/**
+ * JSON helpers shared by the znode formats: a defensive parser for bytes anyone may have
+ * written, and a string writer that escapes exactly as Jackson does (so our bytes match the
+ * golden fixtures Curator writes).
+ */
+import { isIP } from "node:net";
+import { FormatError } from "./format-error.js";
+
+/** ZooKeeper's default `jute.maxbuffer` (1 MiB): no legitimate node is bigger. */
+export const MAX_NODE_BYTES = 1024 * 1024;
+/** Real registrations nest 4 levels deep; V8 takes ~0.3 s on a 1 MiB `[[[[…`, so refuse early. */
+const MAX_DEPTH = 32;
+
+export type JsonObject = { readonly [key: string]: unknown };
+
+/** Parse znode bytes that must hold one JSON object; FormatError otherwise, never anything else. */
+export function parseJsonObject(data: Uint8Array | null | undefined): JsonObject {
+  if (data == null || data.byteLength === 0) throw new FormatError("empty node");
+  if (data.byteLength > MAX_NODE_BYTES) {
+    throw new FormatError("too large", `${data.byteLength} bytes`);
+  }
+  let text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
+  // Jackson accepts a UTF-8 byte order mark; so do we.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  if (!depthWithin(text, MAX_DEPTH)) throw new FormatError("nested too deeply");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new FormatError("not JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new FormatError("not a JSON object");
+  }
+  return value as JsonObject;
+}
+
+/** True if no `{`/`[` outside strings nests deeper than `max`. Malformed text is JSON.parse's job. */
+function depthWithin(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return false;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return true;
+}
+
+/** A plain (non-null, non-array) JSON object, else undefined. */
+export function asObject(v: unknown): JsonObject | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as JsonObject) : undefined;
+}
+
+/** A TCP port 1–65535 given as a JSON integer or digit string (Jackson coerces both), else undefined. */
+export function asPort(v: unknown): number | undefined {
+  const n = typeof v === "string" && /^\d{1,5}$/.test(v) ? Number(v) : v;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+/** Why a value is not usable as an instance address, or undefined if it is an IP literal. */
+export function addressProblem(v: unknown): string | undefined {
+  if (v === undefined || v === null || v === "") return "missing address";
+  // A zone id (`fe80::1%eth0`) means nothing outside its host, and no AAAA record can carry it.
+  if (typeof v !== "string" || v.length > 45 || v.includes("%") || isIP(v) === 0) {
+    return "address is not an IP literal";
+  }
+  return undefined;
+}
+
+/**
+ * The string-valued entries of a JSON object: strings kept, numbers and booleans stringified,
+ * anything else skipped. Built with fromEntries so a `__proto__` key stays an ordinary key.
+ */
+export function stringMap(v: unknown): Record<string, string> {
+  const obj = asObject(v);
+  if (!obj) return {};
+  const entries: [string, string][] = [];
+  for (const [key, value] of Object.entries(obj)) {
+    if (typeof value === "string") entries.push([key, value]);
+    else if (typeof value === "number" || typeof value === "boolean") {
+      entries.push([key, String(value)]);
+    }
+  }
+  return Object.fromEntries(entries);
+}
+
+const SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\b": "\\b",
+  "\t": "\\t",
+  "\n": "\\n",
+  "\f": "\\f",
+  "\r": "\\r",
+};
+
+/** A JSON string literal escaped as Jackson writes it (`\u001B`: upper-case hex, unlike JSON.stringify). */
+export function jsonString(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape
+  const escaped = s.replace(/["\\\u0000-\u001f]/g, (c) => {
+    return (
+      SHORT_ESCAPES[c] ?? `\\u00${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`
+    );
+  });
+  return `"${escaped}"`;
+}
+
+/** A JSON object literal from already-encoded values, keys in the given order. */
+export function jsonObject(fields: readonly (readonly [string, string])[]): string {
+  return `{${fields.map(([k, v]) => `${jsonString(k)}:${v}`).join(",")}}`;
+}
