@@ -329,6 +329,11 @@ export class FakeApiServer {
     return this.#watchers.size;
   }
 
+  /** Injected failures not yet answered. */
+  get failuresLeft(): number {
+    return this.#failures.remaining;
+  }
+
   /** Requests of that kind received so far (optionally only for one resource), failed ones included. */
   requests(kind: RequestKind, resource?: FakeResource): number {
     if (resource) return this.#counts.get(`${kind}/${resource}`) ?? 0;
