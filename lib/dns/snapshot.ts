@@ -1,0 +1,519 @@
+/**
+ * The DNS side's view of the registry: an immutable `Snapshot` built from `Registration`s,
+ * compiled per service so a change to one service recompiles only that service.
+ *
+ * Naming (zone `Z`):
+ *   `<service>.Z`                  A / AAAA / SRV of the service's non-draining instances
+ *   `_<port>._tcp.<service>.Z`     SRV for each named port
+ *   `<instance-id>.<service>.Z`    A / AAAA / TXT of one instance (draining ones too, so a
+ *                                  client holding an SRV target can still resolve it while
+ *                                  the instance drains; its TXT shows the status)
+ * SRV records are `0 <weight> <port> <instance-id>.<service>.Z`; weight is the
+ * registration's `weight`, default 1 (RFC 2782: 0 would starve the target whenever any
+ * other has weight > 0). An instance whose address is a hostname rather than an IP gets no
+ * A/AAAA; its SRV target is that hostname.
+ */
+import type { Format, Registration } from "../registration.js";
+import { META } from "../registration.js";
+import {
+  fqdn,
+  isPublishableHostLabel,
+  isPublishableLabel,
+  MAX_NAME_WIRE_LENGTH,
+  parseZone,
+  wireLength,
+} from "./names.js";
+import {
+  type AAAARecord,
+  type ARecord,
+  canonicalAddress,
+  ipBytes,
+  type NsRecord,
+  QTYPE,
+  type SoaRecord,
+  type SrvRecord,
+  type TxtRecord,
+} from "./records.js";
+
+export interface SnapshotOptions {
+  /** The zone served, e.g. `zk.internal.` */
+  readonly zone: string;
+  /** Default TTL in seconds (`--dns-ttl`); also the SOA TTL and negative-caching TTL. */
+  readonly ttl: number;
+  /** NS target and SOA MNAME; default `ns.<zone>`. */
+  readonly nsName?: string;
+  /** SOA RNAME (the mailbox, `.` for `@`); default `hostmaster.<zone>`. */
+  readonly hostmaster?: string;
+  /** First SOA serial; default the current Unix time in seconds. Tests pin it. */
+  readonly serial?: number;
+}
+
+/** Why something registered is not in DNS. */
+export type SkipReason =
+  | "service-name"
+  | "instance-id"
+  | "address"
+  | "port"
+  | "port-name"
+  | "name-too-long"
+  | "duplicate-id"
+  | "txt-too-long";
+
+export interface Skipped {
+  readonly reason: SkipReason;
+  readonly service: string;
+  readonly id?: string;
+  readonly detail: string;
+}
+
+/** Told about each skipped name or instance at every compile; callers log/count once. */
+export type OnSkip = (skipped: Skipped) => void;
+
+export interface InstanceNode {
+  readonly fqdn: string;
+  readonly registration: Registration;
+  readonly a: readonly ARecord[];
+  readonly aaaa: readonly AAAARecord[];
+  readonly txt: readonly TxtRecord[];
+}
+
+export interface PortNode {
+  readonly fqdn: string;
+  readonly srv: readonly SrvRecord[];
+  /** A/AAAA of the SRV targets. */
+  readonly additional: readonly (ARecord | AAAARecord)[];
+}
+
+export interface ServiceNode {
+  /** Lowercase, relative to the zone: `web.shop`. */
+  readonly name: string;
+  readonly fqdn: string;
+  readonly ttl: number;
+  readonly a: readonly ARecord[];
+  readonly aaaa: readonly AAAARecord[];
+  readonly srv: readonly SrvRecord[];
+  readonly srvAdditional: readonly (ARecord | AAAARecord)[];
+  /** By lowercase instance id. */
+  readonly instances: ReadonlyMap<string, InstanceNode>;
+  /** By lowercase port name (without the `_`). */
+  readonly ports: ReadonlyMap<string, PortNode>;
+}
+
+export interface ZoneData {
+  /** Lowercase labels of the zone. */
+  readonly labels: readonly string[];
+  readonly fqdn: string;
+  readonly ttl: number;
+  readonly soa: SoaRecord;
+  readonly ns: readonly NsRecord[];
+}
+
+export interface Snapshot {
+  readonly zone: ZoneData;
+  readonly serial: number;
+  /** By lowercase name relative to the zone (`web.shop`). */
+  readonly services: ReadonlyMap<string, ServiceNode>;
+  /** Relative names that exist only because names below them do (`shop` for `web.shop`). */
+  readonly emptyNonTerminals: ReadonlySet<string>;
+  readonly instanceCount: number;
+}
+
+/** Zone-wide settings a service compile needs (validated `SnapshotOptions`). */
+export interface ZoneConfig {
+  readonly labels: readonly string[];
+  readonly fqdn: string;
+  readonly ttl: number;
+  readonly nsName: string;
+  readonly hostmaster: string;
+}
+
+/** Validate the options; throws one clear line on a bad zone or TTL. */
+export function resolveZone(options: SnapshotOptions): ZoneConfig {
+  const labels = parseZone(options.zone);
+  const zoneFqdn = fqdn(labels);
+  if (!Number.isInteger(options.ttl) || options.ttl < 0 || options.ttl > 0x7fffffff) {
+    throw new Error(`dns ttl ${options.ttl}: must be whole seconds, 0 to 2147483647`);
+  }
+  const absolute = (name: string) => (name.endsWith(".") ? name : `${name}.`).toLowerCase();
+  return {
+    labels,
+    fqdn: zoneFqdn,
+    ttl: options.ttl,
+    nsName: absolute(options.nsName ?? `ns.${zoneFqdn}`),
+    hostmaster: absolute(options.hostmaster ?? `hostmaster.${zoneFqdn}`),
+  };
+}
+
+function zoneData(zone: ZoneConfig, serial: number): ZoneData {
+  return {
+    labels: zone.labels,
+    fqdn: zone.fqdn,
+    ttl: zone.ttl,
+    soa: {
+      name: zone.fqdn,
+      ttl: zone.ttl,
+      type: QTYPE.SOA,
+      mname: zone.nsName,
+      rname: zone.hostmaster,
+      serial,
+      // Nobody transfers this zone; conventional values so tools do not complain.
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      // RFC 2308: negative answers are cached min(SOA TTL, minimum) = --dns-ttl.
+      minimum: zone.ttl,
+    },
+    ns: [{ name: zone.fqdn, ttl: zone.ttl, type: QTYPE.NS, target: zone.nsName }],
+  };
+}
+
+/** Service name → lowercase labels, or undefined when a label could not be published. */
+export function serviceLabels(service: string): string[] | undefined {
+  if (service === "") return undefined;
+  const labels = service.toLowerCase().split(".");
+  return labels.every(isPublishableLabel) ? labels : undefined;
+}
+
+/** Metadata `ttl` in seconds (`30`, `30s`, `2m`, `1h`); undefined when absent or unusable. */
+export function parseTtl(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d{1,10})\s*(s|m|h)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] === "h" ? 3600 : m[2] === "m" ? 60 : 1);
+  return n <= 0x7fffffff ? n : undefined;
+}
+
+const TXT_STRING_MAX = 255;
+/** Leave room in a 64 KiB message for the rest of the reply. */
+const TXT_RDATA_BUDGET = 60_000;
+
+function txtStrings(r: Registration, report: (detail: string) => void): string[] {
+  const strings: string[] = [];
+  let budget = TXT_RDATA_BUDGET;
+  for (const key of Object.keys(r.metadata).sort()) {
+    const s = `${key}=${r.metadata[key]}`;
+    const size = Buffer.byteLength(s, "utf8");
+    // Splitting one key=value over two strings would hand readers a string without '=':
+    // an entry that does not fit one string is left out instead.
+    if (size > TXT_STRING_MAX) {
+      report(`metadata "${key}" is ${size} bytes as key=value; a TXT string holds 255`);
+      continue;
+    }
+    if (size + 1 > budget) {
+      report(`metadata beyond "${key}" does not fit one DNS message`);
+      break;
+    }
+    budget -= size + 1;
+    strings.push(s);
+  }
+  return strings;
+}
+
+function publishableHostname(address: string): string | undefined {
+  const bare = address.endsWith(".") ? address.slice(0, -1) : address;
+  const labels = bare.toLowerCase().split(".");
+  if (labels.length < 1 || !labels.every(isPublishableHostLabel)) return undefined;
+  if (wireLength(labels) > MAX_NAME_WIRE_LENGTH) return undefined;
+  return fqdn(labels);
+}
+
+/**
+ * Compile one service from its merged registrations (already deduplicated by the caller's
+ * order: first wins). Returns undefined when the name itself cannot be published.
+ */
+export function compileService(
+  service: string,
+  registrations: readonly Registration[],
+  zone: ZoneConfig,
+  onSkip: OnSkip,
+): ServiceNode | undefined {
+  const labels = serviceLabels(service);
+  if (!labels) {
+    onSkip({
+      reason: "service-name",
+      service,
+      detail: "a label is not 1-63 letters, digits, '-' or '_'",
+    });
+    return undefined;
+  }
+  const all = [...labels, ...zone.labels];
+  if (wireLength(all) > MAX_NAME_WIRE_LENGTH) {
+    onSkip({ reason: "name-too-long", service, detail: "service name + zone exceed 255 bytes" });
+    return undefined;
+  }
+  const name = labels.join(".");
+  const serviceFqdn = fqdn(all);
+  // Room left under 255 bytes for `<id>.` and `_<port>._tcp.` in front of the service name.
+  const room = MAX_NAME_WIRE_LENGTH - wireLength(all);
+
+  let ttl: number | undefined;
+  for (const r of registrations) {
+    const t = parseTtl(r.metadata[META.ttl]);
+    if (t !== undefined && (ttl === undefined || t < ttl)) ttl = t;
+  }
+  ttl ??= zone.ttl;
+
+  const instances = new Map<string, InstanceNode>();
+  const a: ARecord[] = [];
+  const aaaa: AAAARecord[] = [];
+  const srv: SrvRecord[] = [];
+  const srvAdditional: (ARecord | AAAARecord)[] = [];
+  const portSrv = new Map<string, { srv: SrvRecord[]; additional: (ARecord | AAAARecord)[] }>();
+  const seenEndpoints = new Set<string>();
+
+  // Pass 1, in the caller's order so the first of two duplicates wins: what can be published.
+  const accepted: { r: Registration; id: string; bytes?: Buffer; hostname?: string }[] = [];
+  const seenIds = new Set<string>();
+  for (const r of registrations) {
+    const skip = (reason: SkipReason, detail: string) =>
+      onSkip({ reason, service, id: r.id, detail });
+    if (!isPublishableHostLabel(r.id)) {
+      skip("instance-id", "not 1-63 letters, digits, '-' or '_' (not starting with '_')");
+      continue;
+    }
+    if (r.id.length + 1 > room) {
+      skip("name-too-long", "instance name exceeds 255 bytes");
+      continue;
+    }
+    if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) {
+      skip("port", `port ${r.port} is not 1-65535`);
+      continue;
+    }
+    const bytes = ipBytes(r.address);
+    const hostname = bytes ? undefined : publishableHostname(r.address);
+    if (!bytes && !hostname) {
+      skip("address", `address "${r.address}" is neither an IP address nor a hostname`);
+      continue;
+    }
+    const endpoint = `${bytes ? canonicalAddress(r.address) : hostname}|${r.port}`;
+    if (seenEndpoints.has(endpoint)) continue; // the same endpoint from the other tree
+    const id = r.id.toLowerCase();
+    if (seenIds.has(id)) {
+      skip("duplicate-id", "another instance of this service has the same id");
+      continue;
+    }
+    seenEndpoints.add(endpoint);
+    seenIds.add(id);
+    accepted.push(bytes ? { r, id, bytes } : { r, id, hostname });
+  }
+  accepted.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+
+  // Pass 2, in id order so answers are stable: the records.
+  for (const { r, id, bytes, hostname } of accepted) {
+    const skip = (reason: SkipReason, detail: string) =>
+      onSkip({ reason, service, id: r.id, detail });
+    const instanceFqdn = `${id}.${serviceFqdn}`;
+    const ia: ARecord[] = [];
+    const iaaaa: AAAARecord[] = [];
+    if (bytes?.length === 4) {
+      ia.push({ name: instanceFqdn, ttl, type: QTYPE.A, address: r.address });
+    } else if (bytes) {
+      iaaaa.push({
+        name: instanceFqdn,
+        ttl,
+        type: QTYPE.AAAA,
+        address: canonicalAddress(r.address),
+      });
+    }
+    const strings = txtStrings(r, (detail) => skip("txt-too-long", detail));
+    const txt: TxtRecord[] =
+      strings.length > 0 ? [{ name: instanceFqdn, ttl, type: QTYPE.TXT, strings }] : [];
+    instances.set(id, { fqdn: instanceFqdn, registration: r, a: ia, aaaa: iaaaa, txt });
+    if (r.draining) continue;
+
+    const weight = Math.min(Math.max(Math.trunc(r.weight ?? 1), 0), 65535);
+    const target = hostname ?? instanceFqdn;
+    for (const x of ia) a.push({ ...x, name: serviceFqdn });
+    for (const x of iaaaa) aaaa.push({ ...x, name: serviceFqdn });
+    srv.push({
+      name: serviceFqdn,
+      ttl,
+      type: QTYPE.SRV,
+      priority: 0,
+      weight,
+      port: r.port,
+      target,
+    });
+    srvAdditional.push(...ia, ...iaaaa);
+    for (const [portName, port] of Object.entries(r.ports)) {
+      const pname = portName.toLowerCase();
+      if (!isPublishableHostLabel(pname) || pname.length + 6 > room) {
+        skip("port-name", `port name "${portName}" cannot be a DNS label`);
+        continue;
+      }
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        skip("port", `port ${portName}=${port} is not 1-65535`);
+        continue;
+      }
+      let entry = portSrv.get(pname);
+      if (!entry) {
+        entry = { srv: [], additional: [] };
+        portSrv.set(pname, entry);
+      }
+      const portFqdn = `_${pname}._tcp.${serviceFqdn}`;
+      entry.srv.push({ name: portFqdn, ttl, type: QTYPE.SRV, priority: 0, weight, port, target });
+      entry.additional.push(...ia, ...iaaaa);
+    }
+  }
+  const ports = new Map<string, PortNode>();
+  for (const [pname, entry] of portSrv) {
+    ports.set(pname, { fqdn: `_${pname}._tcp.${serviceFqdn}`, ...entry });
+  }
+  return { name, fqdn: serviceFqdn, ttl, a, aaaa, srv, srvAdditional, instances, ports };
+}
+
+/** One source of a service's instances: a service node in one of the two trees. */
+export interface ServiceSource {
+  readonly format: Format;
+  /** The service node's name under its tree's base path (`web.shop`). */
+  readonly service: string;
+}
+
+/**
+ * Builds successive snapshots, recompiling only services whose sources changed.
+ * Not thread-safe in spirit: one owner (the catalog) calls `setSource` and `build`.
+ */
+export class SnapshotBuilder {
+  private readonly zone: ZoneConfig;
+  private readonly onSkip: OnSkip;
+  /** DNS name → source key (`<format>|<service>`) → registrations. */
+  private readonly sources = new Map<string, Map<string, readonly Registration[]>>();
+  private readonly dirty = new Set<string>();
+  private readonly entRefs = new Map<string, number>();
+  private previous: Snapshot | undefined;
+  private serial: number;
+
+  constructor(options: SnapshotOptions, onSkip: OnSkip = () => {}) {
+    this.zone = resolveZone(options);
+    this.onSkip = onSkip;
+    this.serial = (options.serial ?? Math.floor(Date.now() / 1000)) >>> 0;
+  }
+
+  /**
+   * Replace the registrations one service node contributes (`undefined` or `[]`: it has none
+   * any more). Service names that differ only in case share one DNS name and are merged.
+   */
+  setSource(source: ServiceSource, registrations: readonly Registration[] | undefined): void {
+    const dnsName = source.service.toLowerCase();
+    const key = `${source.format}|${source.service}`;
+    let bySource = this.sources.get(dnsName);
+    if (!registrations || registrations.length === 0) {
+      if (!bySource?.delete(key)) return;
+      if (bySource.size === 0) this.sources.delete(dnsName);
+    } else {
+      if (!bySource) {
+        bySource = new Map();
+        this.sources.set(dnsName, bySource);
+      }
+      bySource.set(key, registrations);
+    }
+    this.dirty.add(dnsName);
+  }
+
+  /** Every source set now, so a full re-read can clear those that vanished meanwhile. */
+  sourceKeys(): ServiceSource[] {
+    const out: ServiceSource[] = [];
+    for (const bySource of this.sources.values()) {
+      for (const key of bySource.keys()) {
+        const bar = key.indexOf("|");
+        out.push({ format: key.slice(0, bar) as Format, service: key.slice(bar + 1) });
+      }
+    }
+    return out;
+  }
+
+  /** True when `build()` would produce a new snapshot. */
+  get pending(): boolean {
+    return this.dirty.size > 0 || this.previous === undefined;
+  }
+
+  /** The current snapshot: the previous one unchanged if no source changed since. */
+  build(): Snapshot {
+    if (this.previous && this.dirty.size === 0) return this.previous;
+    const services = new Map(this.previous?.services);
+    let instanceCount = this.previous?.instanceCount ?? 0;
+    let entChanged = false;
+    for (const dnsName of this.dirty) {
+      const before = services.get(dnsName);
+      const after = this.compile(dnsName);
+      if (before) {
+        instanceCount -= before.instances.size;
+        services.delete(dnsName);
+      }
+      if (after) {
+        instanceCount += after.instances.size;
+        services.set(dnsName, after);
+      }
+      if (before && !after) entChanged = this.adjustEnts(dnsName, -1) || entChanged;
+      if (after && !before) entChanged = this.adjustEnts(dnsName, +1) || entChanged;
+    }
+    this.dirty.clear();
+    if (this.previous) this.serial = (this.serial + 1) >>> 0;
+    const emptyNonTerminals =
+      entChanged || !this.previous ? new Set(this.entRefs.keys()) : this.previous.emptyNonTerminals;
+    this.previous = {
+      zone: zoneData(this.zone, this.serial),
+      serial: this.serial,
+      services,
+      emptyNonTerminals,
+      instanceCount,
+    };
+    return this.previous;
+  }
+
+  private compile(dnsName: string): ServiceNode | undefined {
+    const bySource = this.sources.get(dnsName);
+    if (!bySource) return undefined;
+    // Curator first: on a duplicate endpoint its registration (with metadata) wins.
+    const keys = [...bySource.keys()].sort();
+    const merged: Registration[] = [];
+    for (const k of keys) merged.push(...(bySource.get(k) ?? []));
+    const service = (keys[0] ?? dnsName).slice((keys[0] ?? "").indexOf("|") + 1);
+    return compileService(service, merged, this.zone, this.onSkip);
+  }
+
+  /** Count `name`'s proper suffixes as empty non-terminals; true if the set changed. */
+  private adjustEnts(name: string, delta: 1 | -1): boolean {
+    let changed = false;
+    let dot = name.indexOf(".");
+    while (dot >= 0) {
+      const suffix = name.slice(dot + 1);
+      const n = (this.entRefs.get(suffix) ?? 0) + delta;
+      if (n <= 0) {
+        this.entRefs.delete(suffix);
+        changed = true;
+      } else {
+        if (n === 1 && delta === 1) changed = true;
+        this.entRefs.set(suffix, n);
+      }
+      dot = name.indexOf(".", dot + 1);
+    }
+    return changed;
+  }
+}
+
+/** One-shot: a snapshot of registrations from the curator tree (tests, benchmarks, `ls`). */
+export function buildSnapshot(
+  registrations: readonly Registration[],
+  options: SnapshotOptions,
+  onSkip?: OnSkip,
+): Snapshot {
+  const builder = new SnapshotBuilder(options, onSkip);
+  const byService = new Map<string, Registration[]>();
+  for (const r of registrations) {
+    const list = byService.get(r.service);
+    if (list) list.push(r);
+    else byService.set(r.service, [r]);
+  }
+  for (const [service, list] of byService) builder.setSource({ format: "curator", service }, list);
+  return builder.build();
+}
+
+/** Every instance the snapshot serves, for `/registrations`. */
+export function servedRegistrations(snapshot: Snapshot): Registration[] {
+  const out: Registration[] = [];
+  for (const svc of snapshot.services.values()) {
+    for (const inst of svc.instances.values()) out.push(inst.registration);
+  }
+  return out;
+}
