@@ -15,7 +15,7 @@ import {
   parseJsonObject,
   stringMap,
 } from "./json.js";
-import { namedPorts, weightOf } from "./metadata.js";
+import { assertWritable, namedPorts, weightOf } from "./metadata.js";
 
 /** `spring`: Spring Cloud Zookeeper's payload (metadata, status); `none`: `"payload":null`. */
 export type CuratorPayload = "spring" | "none";
@@ -84,9 +84,7 @@ export function curatorMetadata(r: Registration): [string, string][] {
 
 /** The znode bytes for `r`, field for field as Curator 5.4 writes them; FormatError if `r` is unwritable. */
 export function encodeCurator(r: Registration, opts: CuratorEncodeOptions): Buffer {
-  const problem = addressProblem(r.address);
-  if (problem) throw new FormatError(problem, r.address);
-  if (asPort(r.port) !== r.port) throw new FormatError("bad port", String(r.port));
+  assertWritable(r);
   if (!Number.isSafeInteger(opts.registrationTimeUTC) || opts.registrationTimeUTC < 0) {
     throw new FormatError("bad registrationTimeUTC", String(opts.registrationTimeUTC));
   }

@@ -22,7 +22,9 @@ export function parseJsonObject(data: Uint8Array | null | undefined): JsonObject
   let text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("utf8");
   // Jackson accepts a UTF-8 byte order mark; so do we.
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (!depthWithin(text, MAX_DEPTH)) throw new FormatError("nested too deeply");
+  if (countsOver(text, MAX_DEPTH) && !depthWithin(text, MAX_DEPTH)) {
+    throw new FormatError("nested too deeply");
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -33,6 +35,17 @@ export function parseJsonObject(data: Uint8Array | null | undefined): JsonObject
     throw new FormatError("not a JSON object");
   }
   return value as JsonObject;
+}
+
+/** Cheap native pre-check: with at most `max` brackets in total, no nesting can exceed `max`. */
+function countsOver(text: string, max: number): boolean {
+  let count = 0;
+  for (const opener of ["{", "["]) {
+    for (let i = text.indexOf(opener); i !== -1; i = text.indexOf(opener, i + 1)) {
+      if (++count > max) return true;
+    }
+  }
+  return false;
 }
 
 /** True if no `{`/`[` outside strings nests deeper than `max`. Malformed text is JSON.parse's job. */

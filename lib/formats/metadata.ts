@@ -1,6 +1,26 @@
-/** Registration fields carried in free-form metadata, read the same way by every format. */
-import { META } from "../registration.js";
-import { asPort } from "./json.js";
+/**
+ * What every format shares about a Registration: the fields carried in free-form metadata,
+ * read the same way everywhere, and the checks before anything is written.
+ */
+import { META, type Registration } from "../registration.js";
+import { FormatError } from "./format-error.js";
+import { addressProblem, asPort } from "./json.js";
+
+/** FormatError unless every field of `r` can be written and read back: IP, ports, weight. */
+export function assertWritable(r: Registration): void {
+  const problem = addressProblem(r.address);
+  if (problem) throw new FormatError(problem, r.address);
+  if (asPort(r.port) !== r.port) throw new FormatError("bad port", String(r.port));
+  for (const [name, port] of Object.entries(r.ports)) {
+    if (name === "" || asPort(port) !== port) throw new FormatError("bad port", `${name}=${port}`);
+  }
+  if (
+    r.weight !== undefined &&
+    !(Number.isInteger(r.weight) && r.weight >= 0 && r.weight <= 65535)
+  ) {
+    throw new FormatError("bad weight", String(r.weight));
+  }
+}
 
 /** Metadata `port.<name>` entries with a valid port; others are skipped, not fatal. */
 export function namedPorts(metadata: Readonly<Record<string, string>>): Record<string, number> {

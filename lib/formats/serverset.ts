@@ -14,7 +14,7 @@ import {
   parseJsonObject,
   stringMap,
 } from "./json.js";
-import { weightOf } from "./metadata.js";
+import { assertWritable, weightOf } from "./metadata.js";
 
 export const SERVERSET_MEMBER_PREFIX = "member_";
 export const STATUS_ALIVE = "ALIVE";
@@ -44,18 +44,13 @@ function endpoint(host: string, port: number): string {
  * share a host:port, so the duplicate costs nothing. Names are sorted for stable bytes.
  */
 export function encodeServerSet(r: Registration, opts: ServerSetEncodeOptions): Buffer {
-  const problem = addressProblem(r.address);
-  if (problem) throw new FormatError(problem, r.address);
-  if (asPort(r.port) !== r.port) throw new FormatError("bad port", String(r.port));
+  assertWritable(r);
   if (!Number.isSafeInteger(opts.shard) || opts.shard < 0) {
     throw new FormatError("bad shard", String(opts.shard));
   }
   const additional = Object.entries(r.ports)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([name, port]): [string, string] => {
-      if (asPort(port) !== port) throw new FormatError("bad port", `${name}=${port}`);
-      return [name, endpoint(r.address, port)];
-    });
+    .map(([name, port]): [string, string] => [name, endpoint(r.address, port)]);
   const json = jsonObject([
     ["serviceEndpoint", endpoint(r.address, r.port)],
     ["additionalEndpoints", jsonObject(additional)],

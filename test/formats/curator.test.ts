@@ -82,6 +82,9 @@ describe("encodeCurator", () => {
     ["port 0", { port: 0 }, "bad port"],
     ["port 65536", { port: 65536 }, "bad port"],
     ["a fractional port", { port: 80.5 }, "bad port"],
+    ["a bad named port", { ports: { http: 0 } }, "bad port"],
+    ["weight 65536", { weight: 65536 }, "bad weight"],
+    ["weight 1.5", { weight: 1.5 }, "bad weight"],
   ])("refuses to write %s", (_what, change, reason) => {
     expect(() =>
       encodeCurator({ ...web, ...change }, { payload: "none", registrationTimeUTC: 1 }),

@@ -7,7 +7,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -71,38 +71,25 @@ interface Compiled {
 
 let compiled: Promise<Compiled> | undefined;
 
-/** True if the JDK and Curator jars the probe needs are installed. */
-export function curatorProbeAvailable(): boolean {
-  return existsSync(path.join(SHARE, "curator-x-discovery.jar"));
-}
-
 /** Compile the probe once per content hash; concurrent test workers race safely via rename. */
 export function compileCuratorProbe(): Promise<Compiled> {
   compiled ??= (async () => {
+    const missing = RUN_JARS.filter((j) => !existsSync(j));
+    if (missing.length > 0) {
+      throw new Error(
+        `Curator probe: missing ${missing.join(", ")}; run scripts/install-deps.sh (libcurator-discovery-java libslf4j-java default-jdk-headless)`,
+      );
+    }
     const hash = createHash("sha256");
     for (const f of [PROBE_SOURCE, SPRING_SOURCE]) hash.update(await readFile(f));
     const dir = path.join(CLASSES_DIR, hash.digest("hex").slice(0, 16));
     const result = { core: path.join(dir, "core"), spring: path.join(dir, "spring") };
-    if (existsSync(path.join(result.core, "CuratorProbe.class"))) return result;
-
-    const tmp = path.join(CLASSES_DIR, `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
-    await mkdir(tmp, { recursive: true });
-    try {
-      await run("javac", ["-nowarn", "-d", path.join(tmp, "spring"), SPRING_SOURCE]);
-      await run("javac", [
-        "-nowarn",
-        "-cp",
-        COMPILE_JARS.join(":"),
-        "-d",
-        path.join(tmp, "core"),
-        PROBE_SOURCE,
-      ]);
-      await rename(tmp, dir).catch((err: NodeJS.ErrnoException) => {
-        // Another worker finished first: its classes are the same.
-        if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
-      });
-    } finally {
-      await rm(tmp, { recursive: true, force: true });
+    if (!existsSync(path.join(result.core, "CuratorProbe.class"))) await compileInto(dir);
+    // Classes of earlier source versions are dead weight.
+    for (const entry of await readdir(CLASSES_DIR)) {
+      if (!entry.startsWith(".") && entry !== path.basename(dir)) {
+        await rm(path.join(CLASSES_DIR, entry), { recursive: true, force: true });
+      }
     }
     return result;
   })();
@@ -110,6 +97,29 @@ export function compileCuratorProbe(): Promise<Compiled> {
     compiled = undefined;
   });
   return compiled;
+}
+
+/** javac into a private temp dir, then one atomic rename: concurrent workers never see half a build. */
+async function compileInto(dir: string): Promise<void> {
+  const tmp = path.join(CLASSES_DIR, `.tmp-${process.pid}-${randomBytes(4).toString("hex")}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await run("javac", ["-nowarn", "-d", path.join(tmp, "spring"), SPRING_SOURCE]);
+    await run("javac", [
+      "-nowarn",
+      "-cp",
+      COMPILE_JARS.join(":"),
+      "-d",
+      path.join(tmp, "core"),
+      PROBE_SOURCE,
+    ]);
+    await rename(tmp, dir).catch((err: NodeJS.ErrnoException) => {
+      // Another worker finished first: its classes are the same.
+      if (err.code !== "ENOTEMPTY" && err.code !== "EEXIST") throw err;
+    });
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 function run(cmd: string, args: string[], timeoutMs = 120_000): Promise<Buffer> {
@@ -277,6 +287,7 @@ export async function firstLine(child: ChildProcess, key: string, timeoutMs: num
     throw err;
   } finally {
     lines.close();
+    child.stdout?.resume(); // never let a full pipe block the probe
   }
 }
 

@@ -15,9 +15,11 @@ const PROBE = path.resolve(
 );
 const PYTHON = process.env.KZB_TEST_PYTHON ?? "/usr/bin/python3";
 
-/** True if the system Python has kazoo (Debian: python3-kazoo). */
-export function kazooAvailable(): boolean {
-  return existsSync(PYTHON) && existsSync("/usr/lib/python3/dist-packages/kazoo");
+function python(): string {
+  if (!existsSync(PYTHON)) {
+    throw new Error(`kazoo probe: ${PYTHON} missing; run scripts/install-deps.sh (python3-kazoo)`);
+  }
+  return PYTHON;
 }
 
 /** One endpoint a Finagle-style reader would route to (ALIVE members only). */
@@ -52,7 +54,7 @@ export interface KazooCuratorNode {
 
 function runProbe(args: string[]): Promise<Record<string, unknown>[]> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, [PROBE, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(python(), [PROBE, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
       const lines = stdout
         .split("\n")
         .filter((l) => l.trim() !== "")
@@ -129,7 +131,7 @@ export async function kazooRegisterServerSet(
     String((opts.sessionTimeoutMs ?? 5000) / 1000),
     ...Object.entries(opts.endpoints ?? {}).flatMap(([name, p]) => ["--endpoint", `${name}=${p}`]),
   ];
-  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(python(), args, { stdio: ["pipe", "pipe", "pipe"] });
   const registered = await firstLine(child, "registered", 30_000);
   return heldProcess(child, registered);
 }
