@@ -4,6 +4,7 @@
  * then in-cluster config, then `$KUBECONFIG`, then `~/.kube/config`.
  */
 import { existsSync } from "node:fs";
+import { isIPv6 } from "node:net";
 import { homedir } from "node:os";
 import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
@@ -15,7 +16,8 @@ export interface KubeConfigEnvironment {
   readonly inClusterRoot?: string;
 }
 
-const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICE_ACCOUNT_TOKEN = `${SERVICE_ACCOUNT_DIR}/token`;
 
 /**
  * A KubeConfig with a current cluster, or an Error whose message says which source was tried
@@ -41,7 +43,24 @@ export function loadKubeConfig(file?: string, where: KubeConfigEnvironment = {})
         `in-cluster config: no service account token at ${root}${SERVICE_ACCOUNT_TOKEN} (automountServiceAccountToken: false?)`,
       );
     }
-    kc.loadFromCluster(root);
+    // As client-node's loadFromCluster, but from `env` rather than process.env.
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT;
+    kc.loadFromClusterAndUser(
+      {
+        name: "inCluster",
+        server: `${["80", "8080", "8001"].includes(port) ? "http" : "https"}://${isIPv6(host) ? `[${host}]` : host}:${port}`,
+        caFile: `${root}${SERVICE_ACCOUNT_DIR}/ca.crt`,
+        skipTLSVerify: false,
+      },
+      {
+        name: "inClusterUser",
+        authProvider: {
+          name: "tokenFile",
+          config: { tokenFile: `${root}${SERVICE_ACCOUNT_DIR}/token` },
+        },
+      },
+    );
   } else if (env.KUBECONFIG) {
     source = `$KUBECONFIG (${env.KUBECONFIG})`;
     loadFiles(kc, env.KUBECONFIG.split(path.delimiter).filter(Boolean));
