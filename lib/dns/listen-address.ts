@@ -23,3 +23,16 @@ export function parseListenAddress(value: string): ListenAddress {
   if (!isIPv4(host)) throw bad("host must be an IP address");
   return { host, port, family: 4 };
 }
+
+/** A `{host, port}` already parsed by the config (lib/config.ts) → a ListenAddress. */
+export function toListenAddress(a: {
+  readonly host: string;
+  readonly port: number;
+}): ListenAddress {
+  if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) {
+    throw new Error(`listen port ${a.port}: must be 0-65535`);
+  }
+  if (isIPv6(a.host)) return { host: a.host, port: a.port, family: 6 };
+  if (isIPv4(a.host)) return { host: a.host, port: a.port, family: 4 };
+  throw new Error(`listen host "${a.host}": must be an IP address`);
+}

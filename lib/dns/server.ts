@@ -9,15 +9,18 @@ import net from "node:net";
 import type { Logger } from "../log.js";
 import { silentLogger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import { type ListenAddress, parseListenAddress } from "./listen-address.js";
+import { type ListenAddress, parseListenAddress, toListenAddress } from "./listen-address.js";
 import { parseZone } from "./names.js";
 import { qtypeName, RCODE, rcodeName } from "./records.js";
 import { Responder, type SnapshotSource, type Transport } from "./responder.js";
 import { errorReply } from "./wire.js";
 
 export interface DnsServerOptions {
-  /** `--dns-listen`: `host:port`; port 0 picks a free port (the same for UDP and TCP). */
-  readonly listen: string;
+  /**
+   * `--dns-listen`: `host:port` text or the config's `{host, port}`; the host is an IP literal
+   * (IPv6 → udp6). Port 0 picks a free port, the same for UDP and TCP.
+   */
+  readonly listen: string | { readonly host: string; readonly port: number };
   /** `--zone`, e.g. `zk.internal.` */
   readonly zone: string;
   /** Usually the catalog. */
@@ -76,7 +79,10 @@ export class DnsServer {
   private errorsLogged = 0;
 
   constructor(options: DnsServerOptions) {
-    this.address = parseListenAddress(options.listen);
+    this.address =
+      typeof options.listen === "string"
+        ? parseListenAddress(options.listen)
+        : toListenAddress(options.listen);
     this.responder = new Responder({
       zone: parseZone(options.zone),
       source: options.source,
@@ -92,6 +98,13 @@ export class DnsServer {
   /** True while both the UDP socket and the TCP server are bound (for /readyz). */
   get listening(): boolean {
     return this.udpBound && this.tcpBound;
+  }
+
+  /** For /readyz: same shape as lib/http's ReadinessPart. */
+  readiness(): { readonly ready: boolean; readonly detail?: string } {
+    return this.listening
+      ? { ready: true }
+      : { ready: false, detail: `not listening on ${this.address.host}:${this.address.port}` };
   }
 
   /** The bound port (useful with port 0). */

@@ -277,3 +277,29 @@ describe("wire behaviour", () => {
     expect(clash.listening).toBe(false);
   });
 });
+
+describe("IPv6", () => {
+  it("listens on udp6/tcp6 for an IPv6 address from the config's {host, port}", async () => {
+    const v6 = new DnsServer({
+      listen: { host: "::1", port: 0 },
+      zone: ZONE,
+      source: { current: () => withSnapshot },
+    });
+    await v6.start();
+    try {
+      expect(v6.readiness()).toEqual({ ready: true });
+      const { execFile } = await import("node:child_process");
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile(
+          "dig",
+          ["@::1", "-p", String(v6.port), "+short", "web-1.web.shop.zk.internal", "A"],
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        ),
+      );
+      expect(out.trim()).toBe("10.0.0.5");
+    } finally {
+      await v6.close();
+    }
+    expect(v6.readiness().ready).toBe(false);
+  });
+});

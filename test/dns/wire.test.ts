@@ -105,3 +105,17 @@ describe("encodeBody validates what goes on the wire", () => {
     expect(d.rcode).toBe("NOERROR");
   });
 });
+
+describe("listen addresses", () => {
+  it("parses host:port and [v6]:port, rejecting hostnames and bad ports", async () => {
+    const { parseListenAddress, toListenAddress } = await import("../../lib/dns/listen-address.js");
+    expect(parseListenAddress("0.0.0.0:1053")).toEqual({ host: "0.0.0.0", port: 1053, family: 4 });
+    expect(parseListenAddress("[::]:53")).toEqual({ host: "::", port: 53, family: 6 });
+    expect(parseListenAddress(":1053")).toEqual({ host: "0.0.0.0", port: 1053, family: 4 });
+    expect(() => parseListenAddress("localhost:53")).toThrow(/IP address/);
+    expect(() => parseListenAddress("1.2.3.4:70000")).toThrow(/65535/);
+    expect(() => parseListenAddress("1.2.3.4")).toThrow(/host:port/);
+    expect(toListenAddress({ host: "::1", port: 0 })).toEqual({ host: "::1", port: 0, family: 6 });
+    expect(() => toListenAddress({ host: "dns.example", port: 53 })).toThrow(/IP address/);
+  });
+});

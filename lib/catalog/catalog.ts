@@ -1,0 +1,497 @@
+/**
+ * The DNS side's reader of ZooKeeper: watches both trees, whoever registered the nodes,
+ *   <base-path>/<service>/<instance>                 Curator (any child is an instance)
+ *   <serverset-base-path>/<service>/member_<seq>     ServerSet (other children ignored, as Finagle does)
+ * and publishes an immutable Snapshot after each change. Watch events only mark paths dirty;
+ * one refresh per burst (`coalesceMs`) re-reads them (re-arming the one-shot watches) and
+ * recompiles only the services touched.
+ *
+ * Serving rules (CoreDNS's kubernetes plugin discipline):
+ *  - nothing (SERVFAIL) until the first full read has finished: a partial view would give
+ *    false NXDOMAINs that resolvers cache;
+ *  - if ZooKeeper becomes unreachable, or a new session is being re-read, the last snapshot is
+ *    served for `serveStaleMs`, then nothing until ZooKeeper is back.
+ */
+import { EventEmitter } from "node:events";
+import type zookeeper from "node-zookeeper-client";
+import { Backoff } from "../backoff.js";
+import type { Skipped, SnapshotOptions } from "../dns/snapshot.js";
+import { type Snapshot, SnapshotBuilder, servedRegistrations } from "../dns/snapshot.js";
+import { decodeCurator } from "../formats/curator.js";
+import { FormatError } from "../formats/format-error.js";
+import { decodeServerSet, isServerSetMember } from "../formats/serverset.js";
+import type { Logger } from "../log.js";
+import type { Metrics } from "../metrics.js";
+import type { Format, Registration } from "../registration.js";
+import { ZkError } from "../zookeeper/errors.js";
+import type { ZkSession, ZkState } from "../zookeeper/session.js";
+import { Limiter } from "./limiter.js";
+
+/** What the catalog needs of the session layer (lib/zookeeper/session.ts). */
+export type CatalogSession = Pick<ZkSession, "getChildren" | "getData" | "exists" | "state"> &
+  Pick<EventEmitter<{ session: [string]; state: [ZkState] }>, "on" | "off">;
+
+export interface CatalogOptions {
+  /** Started (or starting) by the caller; the catalog only reads through it. */
+  readonly session: CatalogSession;
+  /** `--base-path`, root of the Curator tree. */
+  readonly basePath: string;
+  /** `--serverset-base-path`, root of the ServerSet tree. */
+  readonly serversetBasePath: string;
+  /** Zone, `--dns-ttl` and SOA naming for the snapshots. */
+  readonly snapshot: SnapshotOptions;
+  /** `--dns-serve-stale`. */
+  readonly serveStaleMs: number;
+  readonly logger: Logger;
+  readonly metrics?: Pick<Metrics, "catalogSkipped" | "catalogInstances" | "staleSeconds">;
+  /** Quiet time that batches a burst of watch events into one refresh. Default 10 ms. */
+  readonly coalesceMs?: number;
+  /** ZooKeeper reads in flight at most. Default 500. */
+  readonly maxReadsInFlight?: number;
+}
+
+interface ServiceState {
+  readonly tree: Format;
+  readonly service: string;
+  readonly path: string;
+  /** Node name → its registration, or null for a node that does not decode (kept, logged once). */
+  readonly nodes: Map<string, Registration | null>;
+}
+
+/** A `/readyz` part: same shape as lib/http's ReadinessPart. */
+export interface CatalogReadiness {
+  readonly ready: boolean;
+  readonly detail?: string;
+}
+
+const TREES: readonly Format[] = ["curator", "serverset"];
+const key = (tree: Format, service: string) => `${tree}|${service}`;
+const join = (parent: string, child: string) =>
+  parent === "/" ? `/${child}` : `${parent}/${child}`;
+/** Cap on remembered "already reported" keys, so a churn of bad names cannot grow memory. */
+const MAX_REPORTED = 100_000;
+
+export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements SnapshotSourceLike {
+  private readonly session: CatalogSession;
+  private readonly roots: Record<Format, string>;
+  private readonly builder: SnapshotBuilder;
+  private readonly logger: Logger;
+  private readonly metrics: CatalogOptions["metrics"];
+  private readonly serveStaleMs: number;
+  private readonly coalesceMs: number;
+  private readonly limiter: Limiter;
+  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+
+  private readonly services = new Map<string, ServiceState>();
+  private readonly dirtyRoots = new Set<Format>();
+  private readonly dirtyServices = new Set<string>();
+  /** Service key → node names whose data must be re-read. */
+  private readonly dirtyNodes = new Map<string, Set<string>>();
+  private fullReadPending = false;
+
+  private snapshot: Snapshot | undefined;
+  private synced = false;
+  /** When the snapshot stopped being known to match ZooKeeper; undefined while it does. */
+  private staleSince: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private gaugeTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private closed = true;
+  private readonly reportedNodes = new Map<string, string>();
+  private readonly reportedNames = new Set<string>();
+
+  constructor(options: CatalogOptions) {
+    super();
+    this.session = options.session;
+    this.roots = { curator: options.basePath, serverset: options.serversetBasePath };
+    this.logger = options.logger;
+    this.metrics = options.metrics;
+    this.serveStaleMs = options.serveStaleMs;
+    this.coalesceMs = options.coalesceMs ?? 10;
+    this.limiter = new Limiter(options.maxReadsInFlight ?? 500);
+    this.builder = new SnapshotBuilder(options.snapshot, (s) => this.reportSkipped(s));
+  }
+
+  /** Start watching. The first full read begins as soon as the session is connected. */
+  start(): void {
+    if (!this.closed) return;
+    this.closed = false;
+    this.session.on("session", this.onSession);
+    this.session.on("state", this.onState);
+    if (this.session.state !== "connected") this.staleSince = Date.now();
+    this.onSession();
+    this.gaugeTimer = setInterval(() => this.updateGauges(), 1000);
+    this.gaugeTimer.unref();
+  }
+
+  /** Stop watching (late watch events are ignored). Does not close the session. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.session.off("session", this.onSession);
+    this.session.off("state", this.onState);
+    clearTimeout(this.timer);
+    clearInterval(this.gaugeTimer);
+    this.timer = undefined;
+  }
+
+  /**
+   * The snapshot to answer from (the DNS server's SnapshotSource): undefined before the first
+   * full read, and once ZooKeeper has been out of reach for longer than serve-stale.
+   */
+  current(): Snapshot | undefined {
+    const since = this.staleSince;
+    if (since !== undefined && Date.now() - since > this.serveStaleMs) return undefined;
+    return this.snapshot;
+  }
+
+  /** The last snapshot published, however stale (for /registrations). */
+  latest(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** Every instance the latest snapshot serves. */
+  registrations(): Registration[] {
+    return this.snapshot ? servedRegistrations(this.snapshot) : [];
+  }
+
+  /** Seconds since the snapshot was last known to match ZooKeeper; 0 while it does. */
+  staleSeconds(): number {
+    return this.staleSince === undefined || !this.synced
+      ? 0
+      : (Date.now() - this.staleSince) / 1000;
+  }
+
+  /** For /readyz: ready once read in full and while within serve-stale. */
+  readiness(): CatalogReadiness {
+    if (!this.synced) {
+      return { ready: false, detail: "first full read of ZooKeeper not finished" };
+    }
+    if (this.current() === undefined) {
+      return {
+        ready: false,
+        detail: `ZooKeeper data ${Math.round(this.staleSeconds())}s stale, past --dns-serve-stale (${this.serveStaleMs / 1000}s): answering SERVFAIL`,
+      };
+    }
+    const stale = this.staleSeconds();
+    return stale > 0
+      ? { ready: true, detail: `serving data ${Math.round(stale)}s stale` }
+      : { ready: true };
+  }
+
+  // --- events -------------------------------------------------------------------------------
+
+  /** A new session (first, or after expiry) holds none of our watches: read everything. */
+  private readonly onSession = (): void => {
+    if (this.closed) return;
+    this.fullReadPending = true;
+    this.staleSince ??= Date.now();
+    this.schedule(0);
+  };
+
+  private readonly onState = (state: ZkState): void => {
+    if (this.closed) return;
+    if (state === "connected") {
+      // Same session: the library re-arms our watches, but re-listing every service is cheap
+      // insurance against a change it missed while we were away (new data is still watched).
+      if (this.synced) {
+        for (const tree of TREES) this.dirtyRoots.add(tree);
+        for (const k of this.services.keys()) this.dirtyServices.add(k);
+      }
+      this.schedule(0);
+    } else {
+      this.staleSince ??= Date.now();
+    }
+    this.updateGauges();
+  };
+
+  private readonly onRootEvent = (e: zookeeper.Event): void => {
+    const tree = TREES.find((t) => this.roots[t] === e.getPath());
+    if (tree) this.markRoot(tree);
+  };
+
+  private readonly onServiceEvent = (e: zookeeper.Event): void => {
+    const where = this.locate(e.getPath());
+    if (where && where.node === undefined) this.markService(where.tree, where.service);
+  };
+
+  private readonly onNodeEvent = (e: zookeeper.Event): void => {
+    const where = this.locate(e.getPath());
+    if (!where || where.node === undefined) return;
+    const k = key(where.tree, where.service);
+    let set = this.dirtyNodes.get(k);
+    if (!set) {
+      set = new Set();
+      this.dirtyNodes.set(k, set);
+    }
+    set.add(where.node);
+    this.schedule(this.coalesceMs);
+  };
+
+  private markRoot(tree: Format): void {
+    this.dirtyRoots.add(tree);
+    this.schedule(this.coalesceMs);
+  }
+
+  private markService(tree: Format, service: string): void {
+    this.dirtyServices.add(key(tree, service));
+    this.schedule(this.coalesceMs);
+  }
+
+  /** `<root>/<service>[/<node>]` → its parts; undefined for paths outside both trees. */
+  private locate(path: string): { tree: Format; service: string; node?: string } | undefined {
+    for (const tree of TREES) {
+      const root = this.roots[tree];
+      const prefix = root === "/" ? "/" : `${root}/`;
+      if (!path.startsWith(prefix)) continue;
+      const [service, node, ...rest] = path.slice(prefix.length).split("/");
+      if (!service || rest.length > 0) return undefined;
+      return node === undefined ? { tree, service } : { tree, service, node };
+    }
+    return undefined;
+  }
+
+  // --- refresh ------------------------------------------------------------------------------
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.running) return; // a running refresh reschedules when done
+    if (this.timer && delayMs > 0) return; // already due: this event joins the burst
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh();
+    }, delayMs);
+  }
+
+  private hasWork(): boolean {
+    return (
+      this.fullReadPending ||
+      this.dirtyRoots.size > 0 ||
+      this.dirtyServices.size > 0 ||
+      this.dirtyNodes.size > 0
+    );
+  }
+
+  private async refresh(): Promise<void> {
+    if (this.closed || this.running) return;
+    if (this.session.state !== "connected") return; // onState schedules us on reconnect
+    this.running = true;
+    const full = this.fullReadPending;
+    const roots = full ? new Set(TREES) : new Set(this.dirtyRoots);
+    const services = new Set(this.dirtyServices);
+    const nodes = new Map(this.dirtyNodes);
+    if (full) for (const k of this.services.keys()) services.add(k);
+    this.fullReadPending = false;
+    this.dirtyRoots.clear();
+    this.dirtyServices.clear();
+    this.dirtyNodes.clear();
+    const started = Date.now();
+    let retryIn: number | undefined;
+    try {
+      await this.readAll(roots, services, nodes, full);
+      this.publish(full, started);
+      this.backoff.reset();
+    } catch (err) {
+      // Put the work back; reads are idempotent. Publish what is done once synced.
+      if (full) this.fullReadPending = true;
+      for (const t of roots) this.dirtyRoots.add(t);
+      for (const k of services) this.dirtyServices.add(k);
+      for (const [k, set] of nodes) {
+        const mine = this.dirtyNodes.get(k);
+        if (mine) for (const n of set) mine.add(n);
+        else this.dirtyNodes.set(k, set);
+      }
+      if (this.synced) this.publish(false, started);
+      retryIn = this.backoff.next();
+      this.logger.warn({ err, retryInMs: retryIn }, "catalog: ZooKeeper read failed; will retry");
+    } finally {
+      this.running = false;
+    }
+    if (retryIn !== undefined) this.schedule(retryIn);
+    else if (this.hasWork()) this.schedule(this.coalesceMs);
+  }
+
+  private async readAll(
+    roots: Set<Format>,
+    services: Set<string>,
+    nodes: Map<string, Set<string>>,
+    full: boolean,
+  ): Promise<void> {
+    for (const tree of roots) {
+      const names = await this.listRoot(tree);
+      const present = new Set(names);
+      for (const name of names) {
+        if (!this.services.has(key(tree, name))) services.add(key(tree, name));
+      }
+      for (const [k, st] of this.services) {
+        if (st.tree === tree && !present.has(st.service)) {
+          services.delete(k);
+          this.dropService(k);
+        }
+      }
+    }
+    const work: Promise<void>[] = [];
+    for (const k of services) work.push(this.readService(k, nodes.get(k), full));
+    for (const [k, names] of nodes) {
+      if (!services.has(k)) work.push(this.readNodes(k, names));
+    }
+    // Every read runs to the end (the limiter bounds them); the first failure is rethrown.
+    const results = await Promise.allSettled(work);
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** Children of a tree's root (its services); watches the root, or its creation if absent. */
+  private async listRoot(tree: Format): Promise<string[]> {
+    const root = this.roots[tree];
+    try {
+      return await this.limiter.run(() => this.session.getChildren(root, this.onRootEvent));
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "NO_NODE")) throw err;
+      const stat = await this.session.exists(root, this.onRootEvent);
+      if (stat) this.markRoot(tree); // created meanwhile
+      return [];
+    }
+  }
+
+  private async readService(k: string, dirty: Set<string> | undefined, full: boolean) {
+    const bar = k.indexOf("|");
+    const tree = k.slice(0, bar) as Format;
+    const service = k.slice(bar + 1);
+    const path = join(this.roots[tree], service);
+    let children: string[];
+    try {
+      children = await this.limiter.run(() => this.session.getChildren(path, this.onServiceEvent));
+    } catch (err) {
+      if (err instanceof ZkError && err.code === "NO_NODE") {
+        this.dropService(k);
+        return;
+      }
+      throw err;
+    }
+    let st = this.services.get(k);
+    if (!st) {
+      st = { tree, service, path, nodes: new Map() };
+      this.services.set(k, st);
+    }
+    const members = tree === "serverset" ? children.filter(isServerSetMember) : children;
+    const present = new Set(members);
+    for (const name of st.nodes.keys()) {
+      if (!present.has(name)) this.forgetNode(st, name);
+    }
+    const toRead = members.filter((n) => full || !st.nodes.has(n) || dirty?.has(n));
+    await this.readNodesOf(st, toRead);
+  }
+
+  private async readNodes(k: string, names: Set<string>): Promise<void> {
+    const st = this.services.get(k);
+    if (st) await this.readNodesOf(st, [...names]);
+  }
+
+  private async readNodesOf(st: ServiceState, names: readonly string[]): Promise<void> {
+    const results = await Promise.allSettled(names.map((n) => this.readNode(st, n)));
+    // Whatever was read is kept even if another read failed: the service stays consistent.
+    this.builder.setSource({ format: st.tree, service: st.service }, registrationsOf(st));
+    const failed = results.find((r) => r.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  private async readNode(st: ServiceState, name: string): Promise<void> {
+    const path = join(st.path, name);
+    let data: Buffer;
+    try {
+      ({ data } = await this.limiter.run(() => this.session.getData(path, this.onNodeEvent)));
+    } catch (err) {
+      if (err instanceof ZkError && err.code === "NO_NODE") {
+        this.forgetNode(st, name);
+        return;
+      }
+      throw err;
+    }
+    try {
+      const decode = st.tree === "curator" ? decodeCurator : decodeServerSet;
+      st.nodes.set(name, decode(data, st.service, name));
+      this.reportedNodes.delete(path);
+    } catch (err) {
+      // One malformed node never hides the rest of its service.
+      st.nodes.set(name, null);
+      const reason = err instanceof FormatError ? err.reason : "decode failed";
+      if (this.reportedNodes.get(path) !== reason) {
+        if (this.reportedNodes.size >= MAX_REPORTED) this.reportedNodes.clear();
+        this.reportedNodes.set(path, reason);
+        this.metrics?.catalogSkipped.inc({ reason: "bad-node" });
+        this.logger.warn(
+          { path, format: st.tree, reason: (err as Error).message },
+          "catalog: skipping a znode that is not a registration",
+        );
+      }
+    }
+  }
+
+  private forgetNode(st: ServiceState, name: string): void {
+    st.nodes.delete(name);
+    this.reportedNodes.delete(join(st.path, name));
+  }
+
+  private dropService(k: string): void {
+    const st = this.services.get(k);
+    if (!st) return;
+    for (const name of st.nodes.keys()) this.reportedNodes.delete(join(st.path, name));
+    this.services.delete(k);
+    this.builder.setSource({ format: st.tree, service: st.service }, undefined);
+  }
+
+  private publish(full: boolean, started: number): void {
+    if (!this.synced && !full) return; // SERVFAIL until one full read is complete
+    const before = this.snapshot;
+    const next = this.builder.build();
+    const firstSync = !this.synced;
+    this.synced = true;
+    if (full || this.staleSince !== undefined) {
+      // In sync again only if connected now and no new session asked for a full read.
+      if (this.session.state === "connected" && !this.fullReadPending) this.staleSince = undefined;
+    }
+    if (firstSync || full) {
+      this.logger.info(
+        {
+          services: next.services.size,
+          instances: next.instanceCount,
+          ms: Date.now() - started,
+        },
+        firstSync ? "catalog: first full read of ZooKeeper done" : "catalog: re-read ZooKeeper",
+      );
+    }
+    if (next !== before) {
+      this.snapshot = next;
+      this.emit("snapshot", next);
+    }
+    this.updateGauges();
+  }
+
+  private updateGauges(): void {
+    this.metrics?.staleSeconds.set(this.staleSeconds());
+    if (this.snapshot) this.metrics?.catalogInstances.set(this.snapshot.instanceCount);
+  }
+
+  private reportSkipped(s: Skipped): void {
+    const k = `${s.reason}|${s.service}|${s.id ?? ""}|${s.detail}`;
+    if (this.reportedNames.has(k)) return;
+    if (this.reportedNames.size >= MAX_REPORTED) this.reportedNames.clear();
+    this.reportedNames.add(k);
+    this.metrics?.catalogSkipped.inc({ reason: s.reason });
+    this.logger.warn(
+      { service: s.service, id: s.id, reason: s.reason, detail: s.detail },
+      "catalog: not publishing in DNS",
+    );
+  }
+}
+
+/** Structural twin of lib/dns/responder's SnapshotSource, to keep the import graph one-way. */
+interface SnapshotSourceLike {
+  current(): Snapshot | undefined;
+}
+
+function registrationsOf(st: ServiceState): Registration[] {
+  const out: Registration[] = [];
+  for (const r of st.nodes.values()) if (r) out.push(r);
+  return out;
+}
