@@ -11,6 +11,7 @@ packages=(
   unbound                 # a forwarding resolver standing in for CoreDNS `forward`
   nsd                     # reference authoritative server for benchmarks
   dnsperf                 # DNS load generator
+  openjdk-17-jdk-headless    # javac for the Curator probe (the JRE alone comes with zookeeper)
   libcurator-discovery-java  # Curator 5.4 service discovery: the real legacy reader/writer
   python3-kazoo           # kazoo, the Python ZooKeeper client (Finagle-style reader)
 )

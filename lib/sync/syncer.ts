@@ -37,6 +37,15 @@ export interface SyncerOptions {
   readonly resyncMs?: number;
   /** Coalescing window for bursts of Kubernetes events. */
   readonly debounceMs?: number;
+  /** With several replicas: write only while this says so (leader election). */
+  readonly gate?: WriteGate;
+}
+
+/** Permission to write, e.g. leadership. `change` must fire whenever `isLeader()` flips. */
+export interface WriteGate {
+  isLeader(): boolean;
+  on(event: "change", listener: (leader: boolean) => void): unknown;
+  off(event: "change", listener: (leader: boolean) => void): unknown;
 }
 
 export interface SyncStatus {
@@ -64,6 +73,11 @@ export class Syncer {
     this.trigger();
   };
   private readonly onState = () => this.trigger();
+  private readonly onGate = (leader: boolean) => {
+    if (leader) this.needScan = true; // adopt what the previous leader wrote
+    this.applied = false;
+    this.trigger(0);
+  };
 
   constructor(private readonly opts: SyncerOptions) {}
 
@@ -73,6 +87,7 @@ export class Syncer {
     this.opts.source.onChange(() => this.trigger());
     this.opts.session.on("session", this.onSession);
     this.opts.session.on("state", this.onState);
+    this.opts.gate?.on("change", this.onGate);
     this.resyncTimer = setInterval(() => {
       this.needScan = true;
       this.trigger();
@@ -87,6 +102,7 @@ export class Syncer {
     clearInterval(this.resyncTimer);
     this.opts.session.off("session", this.onSession);
     this.opts.session.off("state", this.onState);
+    this.opts.gate?.off("change", this.onGate);
     await this.pass;
   }
 
@@ -115,6 +131,7 @@ export class Syncer {
   private async runPass(): Promise<void> {
     if (this.stopped || this.running) return;
     if (this.opts.session.state !== "connected") return; // the state event triggers us again
+    if (this.opts.gate && !this.opts.gate.isLeader()) return; // the gate's change triggers us
     this.running = true;
     const started = performance.now();
     try {
@@ -137,7 +154,7 @@ export class Syncer {
   /** One pass; true if another pass is needed at once. */
   private async reconcile(): Promise<boolean> {
     const { registry, session, source, logger } = this.opts;
-    const desired = source.desired();
+    const desired = source.desired().filter((d) => registry.publishable(d));
     if (this.needScan || this.scannedSession !== session.sessionId) {
       const sessionId = this.opts.dryRun ? session.sessionId : await registry.claimSession();
       const extraParents = new Set(

@@ -189,6 +189,14 @@ export class ZkRegistry {
     }
   }
 
+  /**
+   * Whether a registration can be published as it is. A draining endpoint cannot be marked in a
+   * `payload: none` Curator node (no metadata to say OUT_OF_SERVICE), so it is withdrawn instead.
+   */
+  publishable(d: DesiredRegistration): boolean {
+    return !(d.draining && d.format === "curator" && this.opts.curatorPayload === "none");
+  }
+
   /** The znode bytes for a registration; an update keeps the original registration time. */
   render(d: DesiredRegistration, previous: OwnedNode | undefined): Buffer {
     if (d.format === "serverset") return encodeServerSet(d, { shard: 0 });
