@@ -110,11 +110,9 @@ export interface DnsResponse {
 
 /** A 4-byte IPv4 or 16-byte IPv6 address; undefined for anything else (hostnames, zone ids). */
 export function ipBytes(address: string): Buffer | undefined {
-  if (isIPv4(address)) {
-    const parts = address.split(".");
-    if (parts.length !== 4) return undefined;
-    return Buffer.from(parts.map(Number));
-  }
+  const v4 = ipv4Bytes(address);
+  if (v4) return v4;
+  if (isIPv4(address)) return undefined; // forms like 010.0.0.1 that we do not publish
   if (!isIPv6(address) || address.includes("%")) return undefined;
   let text = address;
   const out = Buffer.alloc(16);
@@ -136,6 +134,32 @@ export function ipBytes(address: string): Buffer | undefined {
     out.writeUInt16BE(Number.parseInt(g, 16), i * 2);
   });
   return out;
+}
+
+/** Strict dotted-quad IPv4 (no leading zeros), parsed without allocating strings. */
+function ipv4Bytes(address: string): Buffer | undefined {
+  const len = address.length;
+  if (len < 7 || len > 15) return undefined;
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= len; i++) {
+    const c = i === len ? 0x2e : address.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3 || value > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return part === 4 ? out : undefined;
 }
 
 /** RFC 5952 text of a 16-byte IPv6 address (`fd00::5`), the way dig prints it. */

@@ -34,7 +34,10 @@ export interface ResponderOptions {
    * DNS Flag Day 2020 size that avoids IP fragmentation); bigger answers go over TCP.
    */
   readonly maxUdpPayload?: number;
-  /** Encoded answers kept per snapshot before the cache is emptied. Default 100,000. */
+  /**
+   * Encoded NOERROR answers kept per snapshot before that cache is emptied (default 100,000);
+   * negative and error answers get a tenth of that in a cache of their own.
+   */
   readonly cacheEntries?: number;
 }
 
@@ -47,6 +50,8 @@ export class Responder {
   private readonly cacheEntries: number;
   private cacheFor: Snapshot | undefined;
   private cache = new Map<string, EncodedBody>();
+  private negativeCache = new Map<string, EncodedBody>();
+  private readonly negativeEntries: number;
   private rotation = 0;
   private readonly keyScratch = Buffer.alloc(256 + 4);
 
@@ -64,6 +69,7 @@ export class Responder {
     }
     this.maxUdpPayload = max;
     this.cacheEntries = options.cacheEntries ?? 100_000;
+    this.negativeEntries = Math.max(1, Math.floor(this.cacheEntries / 10));
   }
 
   /** The reply to one query, or undefined when it must be dropped. Never throws on input. */
@@ -90,15 +96,19 @@ export class Responder {
     if (snapshot !== this.cacheFor) {
       this.cacheFor = snapshot;
       this.cache = new Map();
+      this.negativeCache = new Map();
     }
     const key = this.questionKey(query, q);
-    let entry = this.cache.get(key);
+    let entry = this.cache.get(key) ?? this.negativeCache.get(key);
     if (entry === undefined) {
       entry = this.compute(q, snapshot);
-      // Positive answers only: a flood of random names must not evict the hot set.
-      if (entry.rcode === RCODE.NOERROR && snapshot !== undefined) {
-        if (this.cache.size >= this.cacheEntries) this.cache.clear();
-        this.cache.set(key, entry);
+      if (snapshot !== undefined) {
+        // Negative answers get their own, smaller cache: a flood of random names empties
+        // that one, never the hot positive set.
+        const cache = entry.rcode === RCODE.NOERROR ? this.cache : this.negativeCache;
+        const cap = cache === this.cache ? this.cacheEntries : this.negativeEntries;
+        if (cache.size >= cap) cache.clear();
+        cache.set(key, entry);
       }
     }
     this.lastRcode = entry.rcode;

@@ -262,11 +262,20 @@ export function compileService(
   const seenEndpoints = new Set<string>();
 
   // Pass 1, in the caller's order so the first of two duplicates wins: what can be published.
-  const accepted: { r: Registration; id: string; bytes?: Buffer; hostname?: string }[] = [];
+  const accepted: {
+    r: Registration;
+    id: string;
+    bytes?: Buffer;
+    /** Canonical text of an IP address. */
+    address?: string;
+    hostname?: string;
+  }[] = [];
   const seenIds = new Set<string>();
-  for (const r of registrations) {
-    const skip = (reason: SkipReason, detail: string) =>
-      onSkip({ reason, service, id: r.id, detail });
+  // One closure per compile, not per instance: this loop runs for every instance on a re-read.
+  let r: Registration;
+  const skip = (reason: SkipReason, detail: string) =>
+    onSkip({ reason, service, id: r.id, detail });
+  for (r of registrations) {
     if (!isPublishableHostLabel(r.id)) {
       skip("instance-id", "not 1-63 letters, digits, '-' or '_' (not starting with '_')");
       continue;
@@ -285,7 +294,8 @@ export function compileService(
       skip("address", `address "${r.address}" is neither an IP address nor a hostname`);
       continue;
     }
-    const endpoint = `${bytes ? canonicalAddress(r.address) : hostname}|${r.port}`;
+    const canonical = bytes?.length === 16 ? canonicalAddress(r.address) : (hostname ?? r.address);
+    const endpoint = `${canonical}|${r.port}`;
     if (seenEndpoints.has(endpoint)) continue; // the same endpoint from the other tree
     const id = r.id.toLowerCase();
     if (seenIds.has(id)) {
@@ -294,28 +304,24 @@ export function compileService(
     }
     seenEndpoints.add(endpoint);
     seenIds.add(id);
-    accepted.push(bytes ? { r, id, bytes } : { r, id, hostname });
+    accepted.push(bytes ? { r, id, bytes, address: canonical } : { r, id, hostname });
   }
   accepted.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 
   // Pass 2, in id order so answers are stable: the records.
-  for (const { r, id, bytes, hostname } of accepted) {
-    const skip = (reason: SkipReason, detail: string) =>
-      onSkip({ reason, service, id: r.id, detail });
+  const skipTxt = (detail: string) => skip("txt-too-long", detail);
+  for (const entry of accepted) {
+    const { id, bytes, address, hostname } = entry;
+    r = entry.r;
     const instanceFqdn = `${id}.${serviceFqdn}`;
     const ia: ARecord[] = [];
     const iaaaa: AAAARecord[] = [];
-    if (bytes?.length === 4) {
-      ia.push({ name: instanceFqdn, ttl, type: QTYPE.A, address: r.address });
-    } else if (bytes) {
-      iaaaa.push({
-        name: instanceFqdn,
-        ttl,
-        type: QTYPE.AAAA,
-        address: canonicalAddress(r.address),
-      });
+    if (bytes?.length === 4 && address) {
+      ia.push({ name: instanceFqdn, ttl, type: QTYPE.A, address });
+    } else if (bytes && address) {
+      iaaaa.push({ name: instanceFqdn, ttl, type: QTYPE.AAAA, address });
     }
-    const strings = txtStrings(r, (detail) => skip("txt-too-long", detail));
+    const strings = txtStrings(r, skipTxt);
     const txt: TxtRecord[] =
       strings.length > 0 ? [{ name: instanceFqdn, ttl, type: QTYPE.TXT, strings }] : [];
     instances.set(id, { fqdn: instanceFqdn, registration: r, a: ia, aaaa: iaaaa, txt });
@@ -378,7 +384,11 @@ export class SnapshotBuilder {
   private readonly onSkip: OnSkip;
   /** DNS name → source key (`<format>|<service>`) → registrations. */
   private readonly sources = new Map<string, Map<string, readonly Registration[]>>();
-  private readonly dirty = new Set<string>();
+  /**
+   * DNS name → its service compiled at `setSource` time (undefined: gone), so compile cost is
+   * spread over the reads that feed it and `build()` only assembles.
+   */
+  private readonly pending = new Map<string, ServiceNode | undefined>();
   private readonly entRefs = new Map<string, number>();
   private previous: Snapshot | undefined;
   private serial: number;
@@ -407,7 +417,7 @@ export class SnapshotBuilder {
       }
       bySource.set(key, registrations);
     }
-    this.dirty.add(dnsName);
+    this.pending.set(dnsName, this.compile(dnsName));
   }
 
   /** Every source set now, so a full re-read can clear those that vanished meanwhile. */
@@ -423,19 +433,18 @@ export class SnapshotBuilder {
   }
 
   /** True when `build()` would produce a new snapshot. */
-  get pending(): boolean {
-    return this.dirty.size > 0 || this.previous === undefined;
+  get hasChanges(): boolean {
+    return this.pending.size > 0 || this.previous === undefined;
   }
 
   /** The current snapshot: the previous one unchanged if no source changed since. */
   build(): Snapshot {
-    if (this.previous && this.dirty.size === 0) return this.previous;
+    if (this.previous && this.pending.size === 0) return this.previous;
     const services = new Map(this.previous?.services);
     let instanceCount = this.previous?.instanceCount ?? 0;
     let entChanged = false;
-    for (const dnsName of this.dirty) {
+    for (const [dnsName, after] of this.pending) {
       const before = services.get(dnsName);
-      const after = this.compile(dnsName);
       if (before) {
         instanceCount -= before.instances.size;
         services.delete(dnsName);
@@ -447,7 +456,7 @@ export class SnapshotBuilder {
       if (before && !after) entChanged = this.adjustEnts(dnsName, -1) || entChanged;
       if (after && !before) entChanged = this.adjustEnts(dnsName, +1) || entChanged;
     }
-    this.dirty.clear();
+    this.pending.clear();
     if (this.previous) this.serial = (this.serial + 1) >>> 0;
     const emptyNonTerminals =
       entChanged || !this.previous ? new Set(this.entRefs.keys()) : this.previous.emptyNonTerminals;
