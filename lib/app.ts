@@ -83,6 +83,7 @@ export async function startBridge(
     dns,
     async close() {
       await sync?.handOver();
+      await dns?.catalog.close(); // keep answering from the last snapshot; stop reading
       await session.close();
       await dns?.close();
       await sync?.close();
