@@ -2,7 +2,7 @@
  * Every Prometheus metric of the process, on one registry, so each stage takes the few it
  * moves and /metrics renders them all. Names follow `kzb_<subsystem>_<what>_<unit>`.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 export function createMetrics() {
   const registry = new Registry();
