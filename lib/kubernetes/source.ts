@@ -128,7 +128,8 @@ export class KubernetesSource {
     if (this.#state !== "new") return;
     this.#state = "running";
     const slices = (this.#o.endpointsApi ?? "endpointslices") === "endpointslices";
-    for (const ns of this.#o.namespaces === "all" ? [""] : this.#o.namespaces) {
+    // Deduplicated: two informers on one namespace would list every Service twice.
+    for (const ns of this.#o.namespaces === "all" ? [""] : new Set(this.#o.namespaces)) {
       const within = ns ? `/namespaces/${encodeURIComponent(ns)}` : "";
       this.#services.push(
         this.#reflector("services", ns, `/api/v1${within}/services`, slimService, () =>

@@ -371,11 +371,11 @@ describe("client-node's informer (ListWatch) against the fake", () => {
     fake.apply(slice("shop", "web-3", "web", { endpoints: [{ address: "10.0.0.3" }] }));
     await waitFor("the watch event", () => log.includes("add web-3"));
 
-    // While the informer is not watching, web-1 goes and history is compacted: the resume gets 410.
-    fake.remove("EndpointSlice", "shop", "web-1");
-    fake.expireHistory();
+    // The watch ends; before the informer resumes, web-1 goes and history is compacted: the resume gets 410.
     const listsBefore = fake.requests("list", "endpointslices");
     fake.endWatches();
+    fake.remove("EndpointSlice", "shop", "web-1");
+    fake.expireHistory();
     await waitFor("the relist", () => log.includes("delete web-1"));
     expect(fake.requests("list", "endpointslices")).toBe(listsBefore + 1);
     expect(

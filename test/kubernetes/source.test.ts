@@ -207,9 +207,10 @@ describe("KubernetesSource", () => {
     fake.apply(webSlice(["web-2", "10.0.0.2"]));
     await waitFor("the failures to be used up", () => fake.failuresLeft === 0);
     await converge(source, ["/services/web.shop/web-2 10.0.0.2:8080"]);
-    await waitFor("the resync", () => source.synced());
+    // Subscribers hear of both transitions: unsynced, then synced again.
+    await waitFor("a notification once resynced", () => seen.at(-1) === true);
     expect(seen).toContain(false);
-    expect(seen.at(-1)).toBe(true);
+    expect(source.synced()).toBe(true);
     expect(await restarts("error")).toBeGreaterThanOrEqual(2);
     expect(source.progress().informers.every((i) => i.synced)).toBe(true);
   });
@@ -226,12 +227,11 @@ describe("KubernetesSource", () => {
     await converge(source, ["/services/web.shop/web-2 10.0.0.2:8080"]);
     expect(await restarts("silent")).toBeGreaterThanOrEqual(1);
     fake.silence(false);
-    // Once the dead watches are replaced, live events flow again.
-    await waitFor("healthy watches again", async () => {
-      const before = await restarts("silent");
-      await new Promise((r) => setTimeout(r, 1200));
-      return (await restarts("silent")) === before;
-    });
+    // Once the watchdog has replaced every dead watch (and relisted), live events flow again.
+    await waitFor(
+      "no dead watch left, and resynced",
+      () => fake.deadWatches === 0 && source.synced(),
+    );
     const lists = fake.requests("list");
     fake.apply(webSlice(["web-3", "10.0.0.3"]));
     await converge(source, ["/services/web.shop/web-3 10.0.0.3:8080"]);
@@ -295,7 +295,7 @@ describe("KubernetesSource", () => {
         slice(ns, "web-abc", "web", { endpoints: [{ address: "10.0.0.1", pod: `web-${ns}` }] }),
       );
     }
-    const source = makeSource({ namespaces: ["shop", "bank"] });
+    const source = makeSource({ namespaces: ["shop", "bank", "shop"] });
     await source.start();
     await converge(source, [
       "/services/web.bank/web-bank 10.0.0.1:8080",

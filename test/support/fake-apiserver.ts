@@ -329,6 +329,13 @@ export class FakeApiServer {
     return this.#watchers.size;
   }
 
+  /** Open watch streams silenced for good (see `silence`). */
+  get deadWatches(): number {
+    let n = 0;
+    for (const w of this.#watchers) if (w.dead) n++;
+    return n;
+  }
+
   /** Injected failures not yet answered. */
   get failuresLeft(): number {
     return this.#failures.remaining;
