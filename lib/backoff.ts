@@ -33,7 +33,9 @@ export class Backoff {
     this.#jitter = opts.jitter ?? 0.2;
     this.#random = opts.random ?? Math.random;
     if (!(this.#initialMs > 0) || !(this.#maxMs >= this.#initialMs)) {
-      throw new RangeError(`backoff: need 0 < initialMs <= maxMs (got ${this.#initialMs}, ${this.#maxMs})`);
+      throw new RangeError(
+        `backoff: need 0 < initialMs <= maxMs (got ${this.#initialMs}, ${this.#maxMs})`,
+      );
     }
     if (!(this.#factor >= 1) || !(this.#jitter >= 0 && this.#jitter < 1)) {
       throw new RangeError(`backoff: need factor >= 1 and 0 <= jitter < 1`);

@@ -85,7 +85,7 @@ export class KubernetesSource {
   #initialSyncDone = false;
   /** Bumped on every cache change; `desired()` recomputes only when it moved. */
   #version = 0;
-  #memo: { version: number; value: DesiredRegistration[] } | undefined;
+  #memo: { version: number; value: readonly DesiredRegistration[] } | undefined;
   /** Warnings already logged, per Service, so each is logged once while it holds. */
   #warned = new Map<string, Set<string>>();
 
@@ -170,9 +170,12 @@ export class KubernetesSource {
     return this.#state === "running" && this.#all().every((r) => r.synced);
   }
 
-  /** The whole desired state from the caches now, sorted by registration key. Cheap when nothing changed. */
+  /**
+   * The whole desired state from the caches now, sorted by registration key: a fresh array
+   * (of shared, readonly registrations) each call, recomputed only when something changed.
+   */
   desired(): DesiredRegistration[] {
-    if (this.#memo?.version === this.#version) return this.#memo.value;
+    if (this.#memo?.version === this.#version) return [...this.#memo.value];
     const version = this.#version;
     const result = desiredRegistrations(
       {
@@ -185,7 +188,7 @@ export class KubernetesSource {
     // Warnings from half-filled caches (e.g. nodes not listed yet) would mislead.
     if (this.synced()) this.#logWarnings(result.warnings);
     this.#memo = { version, value: result.registrations };
-    return result.registrations;
+    return [...result.registrations];
   }
 
   /**
