@@ -4,7 +4,7 @@
  * (utime+stime of the server's processes over queries answered), and p50/p99 latency at half
  * the peak rate; then bridge/NSD ratios.
  *
- *   bench/dns/run.sh [--services 1000] [--instances 10] [--seconds 10] [--clients 4]
+ *   bench/dns/run.sh [--services 1000] [--instances 10] [--seconds 10] [--clients 4] [--rounds 2]
  *
  * On a 2-core machine dnsperf needs most of a core itself, so servers are pinned to CPU 0 and
  * dnsperf to CPU 1 when `taskset` exists; NSD's qps is then partly dnsperf's ceiling.
@@ -33,6 +33,7 @@ const SERVICES = arg("services", 1000);
 const INSTANCES = arg("instances", 10);
 const SECONDS = arg("seconds", 10);
 const CLIENTS = arg("clients", 4);
+const ROUNDS = arg("rounds", 2);
 const PIN = existsSync("/usr/bin/taskset");
 const TICK = 100; // CLK_TCK on Linux
 
@@ -252,6 +253,20 @@ async function measure(server: Server, queries: string): Promise<Row> {
   };
 }
 
+/** Each figure at its best over rounds. */
+function bestOf(a: Row, b: Row): Row {
+  return {
+    server: a.server,
+    qps: Math.max(a.qps, b.qps),
+    avgMs: Math.min(a.avgMs, b.avgMs),
+    cpuUsPerQuery: Math.min(a.cpuUsPerQuery, b.cpuUsPerQuery),
+    lost: Math.min(a.lost, b.lost),
+    halfQps: a.p99 <= b.p99 ? a.halfQps : b.halfQps,
+    p50: Math.min(a.p50, b.p50),
+    p99: Math.min(a.p99, b.p99),
+  };
+}
+
 function table(rows: Row[]): string {
   const head = [
     "server",
@@ -304,17 +319,26 @@ async function main() {
     const queries = path.join(dir, "queries.txt");
     await writeFile(queries, queryFile(SERVICES, INSTANCES, 20_000));
     console.log(
-      `registry: ${SERVICES} services × ${INSTANCES} instances (${snapshot.instanceCount} instances); dnsperf -c ${CLIENTS} -q 200 -e, ${SECONDS}s per run; pinned: ${PIN}`,
+      `registry: ${SERVICES} services × ${INSTANCES} instances (${snapshot.instanceCount} instances); dnsperf -c ${CLIENTS} -q 200 -e, ${SECONDS}s per run, best of ${ROUNDS} rounds; pinned: ${PIN}`,
     );
-    const rows: Row[] = [];
     const bridge = await startBridge();
     servers.push(bridge);
-    rows.push(await measure(bridge, queries));
-    await bridge.stop();
     const nsd = await startNsd(dir, zoneFile(snapshot));
     servers.push(nsd);
-    rows.push(await measure(nsd, queries));
-    await nsd.stop();
+    // Alternate the servers and keep each one's best round: other load on a shared machine
+    // only ever makes a round worse.
+    const best = new Map<string, Row>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const server of [bridge, nsd]) {
+        const row = await measure(server, queries);
+        console.log(
+          `round ${round}: ${row.server} ${row.qps.toFixed(0)} qps, ${row.cpuUsPerQuery.toFixed(1)} µs CPU/q, p99@half ${row.p99.toFixed(3)} ms`,
+        );
+        const prev = best.get(row.server);
+        best.set(row.server, prev ? bestOf(prev, row) : row);
+      }
+    }
+    const rows = [best.get("bridge"), best.get("NSD")].filter((r): r is Row => r !== undefined);
     console.log(table(rows));
     const [b, n] = rows;
     if (b && n) {

@@ -366,6 +366,12 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
         this.dropService(k);
         return;
       }
+      // NO_AUTH and the like will not heal by retrying: skip this service, not the catalog.
+      if (!isTransient(err)) {
+        this.reportNode(path, tree, `unreadable (${(err as ZkError).code ?? "error"})`, err);
+        this.dropService(k);
+        return;
+      }
       throw err;
     }
     let st = this.services.get(k);
@@ -405,6 +411,11 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
         this.forgetNode(st, name);
         return;
       }
+      if (!isTransient(err)) {
+        st.nodes.set(name, null);
+        this.reportNode(path, st.tree, `unreadable (${(err as ZkError).code ?? "error"})`, err);
+        return;
+      }
       throw err;
     }
     try {
@@ -414,17 +425,25 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     } catch (err) {
       // One malformed node never hides the rest of its service.
       st.nodes.set(name, null);
-      const reason = err instanceof FormatError ? err.reason : "decode failed";
-      if (this.reportedNodes.get(path) !== reason) {
-        if (this.reportedNodes.size >= MAX_REPORTED) this.reportedNodes.clear();
-        this.reportedNodes.set(path, reason);
-        this.metrics?.catalogSkipped.inc({ reason: "bad-node" });
-        this.logger.warn(
-          { path, format: st.tree, reason: (err as Error).message },
-          "catalog: skipping a znode that is not a registration",
-        );
-      }
+      this.reportNode(
+        path,
+        st.tree,
+        err instanceof FormatError ? err.reason : "decode failed",
+        err,
+      );
     }
+  }
+
+  /** Log and count a node we cannot serve, once per node and reason (not on every refresh). */
+  private reportNode(path: string, tree: Format, reason: string, err: unknown): void {
+    if (this.reportedNodes.get(path) === reason) return;
+    if (this.reportedNodes.size >= MAX_REPORTED) this.reportedNodes.clear();
+    this.reportedNodes.set(path, reason);
+    this.metrics?.catalogSkipped.inc({ reason: "bad-node" });
+    this.logger.warn(
+      { path, format: tree, reason: (err as Error).message ?? reason },
+      "catalog: skipping a znode that is not a registration",
+    );
   }
 
   private forgetNode(st: ServiceState, name: string): void {
@@ -488,6 +507,11 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 /** Structural twin of lib/dns/responder's SnapshotSource, to keep the import graph one-way. */
 interface SnapshotSourceLike {
   current(): Snapshot | undefined;
+}
+
+/** Errors worth retrying (connection trouble); anything else is a property of the node. */
+function isTransient(err: unknown): boolean {
+  return !(err instanceof ZkError) || err.transient;
 }
 
 function registrationsOf(st: ServiceState): Registration[] {

@@ -64,8 +64,9 @@ export class Responder {
     this.zone = options.zone;
     this.source = options.source;
     const max = options.maxUdpPayload ?? 1232;
-    if (!Number.isInteger(max) || max < MIN_UDP_PAYLOAD || max > MAX_MESSAGE) {
-      throw new Error(`max UDP payload ${max}: must be 512 to 65535`);
+    // 65507: the largest UDP payload IPv4 can carry.
+    if (!Number.isInteger(max) || max < MIN_UDP_PAYLOAD || max > 65507) {
+      throw new Error(`max UDP payload ${max}: must be 512 to 65507`);
     }
     this.maxUdpPayload = max;
     this.cacheEntries = options.cacheEntries ?? 100_000;

@@ -150,6 +150,44 @@ describe("catalog", () => {
     expect(counted).toMatch(/reason="bad-node"\} 1$/m);
   });
 
+  it("skips a node it may not read (NO_AUTH) and serves the rest of the service", async () => {
+    const zookeeper = (await import("node-zookeeper-client")).default;
+    const { digestId } = await import("../../lib/zookeeper/auth.js");
+    const owner = { user: "owner", password: "secret" };
+    const raw = zookeeper.createClient(connect);
+    raw.addAuthInfo("digest", Buffer.from("owner:secret"));
+    await new Promise<void>((resolve) => {
+      raw.once("connected", () => resolve());
+      raw.connect();
+    });
+    try {
+      const acl = [
+        new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id("digest", digestId(owner))),
+      ];
+      await new Promise<void>((resolve, reject) =>
+        raw.create(
+          "/services/web.shop/private",
+          curatorJson("web.shop", "private", "10.0.0.77", 80),
+          acl,
+          EPHEMERAL,
+          (err) => (err ? reject(err) : resolve()),
+        ),
+      );
+      await writer.create(
+        "/services/web.shop/web-8",
+        curatorJson("web.shop", "web-8", "10.0.0.88", 8080),
+        EPHEMERAL,
+      );
+      await waitUntil("web-8 beside the private node", () =>
+        addresses("web.shop").includes("10.0.0.88"),
+      );
+      expect(addresses("web.shop")).not.toContain("10.0.0.77");
+      expect(lines.filter((l) => l.path === "/services/web.shop/private")).toHaveLength(1);
+    } finally {
+      raw.close();
+    }
+  });
+
   it("skips names DNS cannot carry, logged once", async () => {
     await writer.mkdirp("/services/bad name");
     await writer.create(
