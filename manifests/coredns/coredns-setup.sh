@@ -61,9 +61,10 @@ render() {
     }'
 }
 
-# A YAML merge patch setting data.<key> to stdin, as a literal block.
+# A YAML merge patch setting data.<key> to stdin, as a literal block (with an explicit
+# indentation indicator: a Corefile may start with an indented line).
 patch_yaml() {
-  printf 'data:\n  %s: |\n' "$1"
+  printf 'data:\n  %s: |2\n' "$1"
   sed 's/^/    /'
 }
 
