@@ -92,9 +92,11 @@ export async function startSyncSide(deps: {
     readiness() {
       const p = source.progress();
       const parts: Record<string, ReadinessPart> = {
+        // Once the first full list is done a routine informer restart (relist) must not flap
+        // readiness; deletes stay gated on synced() meanwhile.
         kubernetes: {
-          ready: p.synced,
-          detail: `${p.synced ? "synced" : "listing"}: ${p.services} services, ${p.endpoints} endpoints`,
+          ready: p.initialSyncDone,
+          detail: `${p.synced ? "synced" : p.initialSyncDone ? "relisting" : "initial list"}: ${p.services} services, ${p.endpoints} endpoints`,
         },
       };
       if (election.isLeader()) {

@@ -57,6 +57,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private downSince: number | undefined = Date.now();
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  private handshake: { socket: object; since: number } | undefined;
   private closing = false;
   private readonly opTimeoutMs: number;
   private readonly probeIntervalMs: number;
@@ -189,7 +190,12 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
    */
   private async probe(): Promise<void> {
     const client = this.client;
-    if (this.probing || !client || this.currentState !== "connected") return;
+    if (!client) return;
+    if (this.currentState !== "connected") {
+      this.checkHandshake(client);
+      return;
+    }
+    if (this.probing) return;
     this.probing = true;
     try {
       await this.call<Stat | null>((cb) => client.exists("/", cb), "probe");
@@ -201,6 +207,30 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       }
     } finally {
       this.probing = false;
+    }
+  }
+
+  /**
+   * The library bounds the TCP connect but not the session handshake after it: a server that
+   * accepts the connection while still starting up may never answer, and the client would wait
+   * forever. A handshake pending on one socket for longer than a call deadline is dropped.
+   */
+  private checkHandshake(client: Client): void {
+    const socket = socketOf(client);
+    if (!socket || socket.readyState !== "open") {
+      this.handshake = undefined;
+      return;
+    }
+    if (this.handshake?.socket !== socket) {
+      this.handshake = { socket, since: Date.now() };
+      return;
+    }
+    if (Date.now() - this.handshake.since > this.opTimeoutMs) {
+      this.opts.logger.warn(
+        "ZooKeeper accepted the connection but never answered the handshake; reconnecting",
+      );
+      this.handshake = undefined;
+      socket.destroy();
     }
   }
 
@@ -340,7 +370,13 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
  * the same session id, which is exactly what a dead-but-"connected" link needs.
  */
 function dropSocket(client: Client): void {
-  const manager = (client as unknown as { connectionManager?: { socket?: { destroy(): void } } })
-    .connectionManager;
-  manager?.socket?.destroy();
+  socketOf(client)?.destroy();
+}
+
+function socketOf(client: Client): { destroy(): void; readyState: string } | undefined {
+  return (
+    client as unknown as {
+      connectionManager?: { socket?: { destroy(): void; readyState: string } };
+    }
+  ).connectionManager?.socket;
 }
