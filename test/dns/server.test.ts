@@ -250,8 +250,10 @@ describe("wire behaviour", () => {
   });
 
   it("counts queries by type, rcode and transport and observes latency", async () => {
+    server.flushMetrics();
     const before = await metrics.registry.getSingleMetricAsString("kzb_dns_queries_total");
     await udpQuery(server.port, makeQuery("api.zk.internal", "SRV"));
+    server.flushMetrics();
     const after = await metrics.registry.getSingleMetricAsString("kzb_dns_queries_total");
     const count = (text: string) =>
       Number(
