@@ -231,7 +231,12 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
     expect(await dig(`nothing.${ZONE}`, "A")).toBe("NXDOMAIN");
     expect(await dig("example.com", "A")).toBe("REFUSED");
     expect(await dig(`web.shop.${ZONE}`, "A", "+tcp")).toBe("NOERROR");
-    const after = await scrape();
+    // The server adds its query counts to Prometheus once a second (hot-path cost): wait for them.
+    const after = await waitUntil("five queries counted", async () => {
+      const s = await scrape();
+      const total = (x: Scrape) => x.count("kzb_dns_queries_total");
+      return total(s) - total(before) >= 5 ? s : undefined;
+    });
     const delta = (labels: Record<string, string>) =>
       after.count("kzb_dns_queries_total", labels) - before.count("kzb_dns_queries_total", labels);
     expect(delta({ qtype: "A", rcode: "NOERROR", transport: "udp" })).toBe(1);
