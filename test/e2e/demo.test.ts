@@ -135,8 +135,8 @@ describe("kube-zk-bridge demo (end to end)", () => {
       return body.status === "ready" ? body : undefined;
     });
     expect(ready.status).toBe("ready");
-    const code = await shell(`${readyz} -s -o /dev/null -w '%{http_code}'`);
-    expect(code).toBe("200");
+    const status = await shell(`${readyz} -s -o /dev/null -w '%{http_code}'`);
+    expect(status).toBe("200");
 
     const webA = answerSection(await shell(find(/^dig .* web\.shop\.\S+ A /)));
     expect(webA.filter((r) => r[3] === "A")).toHaveLength(3);
@@ -165,8 +165,11 @@ describe("kube-zk-bridge demo (end to end)", () => {
 
     // Ctrl-C.
     const pid = zkPid as number;
+    const started = performance.now();
     proc.kill("SIGINT");
-    expect(await exited).toBe(0);
+    const code = await exited;
+    console.info(`SIGINT → demo exit ${code} in ${Math.round(performance.now() - started)} ms`);
+    expect(code).toBe(0);
     expect(stdout).toContain("stopping the demo");
     expect(alive(pid) && commandOf(pid).includes("java")).toBe(false);
     expect(await listenerPid(zkPort)).toBeUndefined();

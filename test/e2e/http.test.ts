@@ -120,7 +120,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
 
   /** A fresh chroot, API server and `run` process. */
   async function bridge(
-    opts: { extra?: string[]; seed?: (api: FakeApiServer) => void } = {},
+    opts: { sessionTimeout?: string; extra?: string[]; seed?: (api: FakeApiServer) => void } = {},
   ): Promise<Bridge & { api: FakeApiServer }> {
     const fake = await FakeApiServer.start();
     api = fake;
@@ -144,7 +144,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
       "--http-listen",
       `127.0.0.1:${httpPort}`,
       "--zk-session-timeout",
-      "6s",
+      opts.sessionTimeout ?? "6s",
       ...(opts.extra ?? []),
     ]);
     procs.push(proc);
@@ -212,7 +212,8 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
   it("within --dns-serve-stale DNS answers from the last snapshot and /readyz shows staleness; beyond it 503, and 200 again once ZooKeeper is back", async () => {
     const b = await bridge({
       seed: (fake) => shop(fake, twoPods),
-      extra: ["--dns-serve-stale", "2s", "--zk-session-timeout", "2s"],
+      sessionTimeout: "2s",
+      extra: ["--dns-serve-stale", "2s"],
     });
     const name = `web.shop.${ZONE}`;
     await ready(b);
@@ -420,7 +421,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
     // A 30 s session: only a closed session explains the nodes vanishing right at exit.
     const b = await bridge({
       seed: (fake) => shop(fake, twoPods),
-      extra: ["--zk-session-timeout", "30s"],
+      sessionTimeout: "30s",
     });
     const dir = `${b.root}/services/web.shop`;
     const paths = [`${dir}/web-1`, `${dir}/web-2`];
