@@ -31,6 +31,7 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   rm -f /usr/sbin/policy-rc.d
 fi
+command -v kubectl >/dev/null || { echo "install-deps: kubectl >= 1.27 is required (kubectl kustomize renders manifests/ in tests)" >&2; exit 1; }
 command -v javac >/dev/null || { echo "install-deps: javac (JDK 17) is required" >&2; exit 1; }
 
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
