@@ -371,7 +371,8 @@ function writeHead(
   out.writeUInt16BE(counts[0], 6);
   out.writeUInt16BE(counts[1], 8);
   out.writeUInt16BE(counts[2] + (q.edns ? 1 : 0), 10);
-  query.copy(out, HEADER, HEADER, q.questionEnd);
+  // A plain loop: for ~30 bytes it beats Buffer#copy, which allocates a view per call.
+  for (let i = HEADER; i < q.questionEnd; i++) out[i] = query[i] as number;
   return q.questionEnd;
 }
 
@@ -438,6 +439,9 @@ export function assembleReply(
     at += entry.body.copy(out, at, split, answerEnd);
     at += entry.body.copy(out, at, 0, split);
     at += entry.body.copy(out, at, answerEnd, bodyLength);
+  } else if (bodyLength === entry.body.length) {
+    out.set(entry.body, at);
+    at += bodyLength;
   } else {
     at += entry.body.copy(out, at, 0, bodyLength);
   }

@@ -10,7 +10,9 @@
  *   empty non-terminal                    NODATA (RFC 8020)
  *   anything else under the zone          NXDOMAIN
  * NODATA and NXDOMAIN carry the SOA in the authority section so resolvers cache them for the
- * SOA minimum (= --dns-ttl).
+ * SOA minimum (= --dns-ttl). Other classes than IN/ANY: REFUSED; AXFR/IXFR: NOTIMP.
+ * If one name could mean two things (service `a.web` and instance `a` of `web`), the service
+ * wins, then the instance, then the `_port._tcp` name.
  */
 import { isPublishableLabel, splitName } from "./names.js";
 import {
