@@ -352,19 +352,28 @@ export class ZkRegistry {
       if (c.kind === "create" && !this.knownParents.has(c.target.parent))
         missing.add(c.target.parent);
     }
-    await mapLimit([...missing], 50, async (parent) => {
+    // Level by level, so each missing path costs exactly one create, however many share it.
+    const levels: Array<Set<string>> = [];
+    for (const parent of missing) {
       let prefix = "";
-      for (const part of parent.split("/").filter(Boolean)) {
-        prefix += `/${part}`;
-        if (this.knownParents.has(prefix)) continue;
+      parent
+        .split("/")
+        .filter(Boolean)
+        .forEach((part, depth) => {
+          prefix += `/${part}`;
+          if (!this.knownParents.has(prefix)) (levels[depth] ??= new Set()).add(prefix);
+        });
+    }
+    for (const level of levels) {
+      await mapLimit([...(level ?? [])], READS_IN_FLIGHT, async (path) => {
         try {
-          await this.session.create(prefix, this.parentMarker(), PERSISTENT);
+          await this.session.create(path, this.parentMarker(), PERSISTENT);
         } catch (err) {
           if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
         }
-        this.knownParents.add(prefix);
-      }
-    });
+        this.knownParents.add(path);
+      });
+    }
   }
 
   private parentMarker(): Buffer {
