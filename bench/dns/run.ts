@@ -10,7 +10,7 @@
  * dnsperf to CPU 1 when `taskset` exists; NSD's qps is then partly dnsperf's ceiling.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -204,7 +204,22 @@ async function dnsperf(
   ];
   if (maxQps) args.push("-Q", String(Math.round(maxQps)), "-v");
   const [cmd, full] = pinned(1, "dnsperf", args);
-  const { stdout } = await run(cmd, full, { maxBuffer: 1 << 30 });
+  // -v prints a line per query: into a file, so a pipe reader never slows dnsperf down.
+  const outFile = path.join(tmpdir(), `kzb-dnsperf-${process.pid}-${port}.txt`);
+  const fd = openSync(outFile, "w");
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(cmd, full, { stdio: ["ignore", fd, "inherit"] });
+      child.once("error", reject);
+      child.once("exit", (code) =>
+        code === 0 ? resolve() : reject(new Error(`dnsperf exited ${code}`)),
+      );
+    });
+  } finally {
+    closeSync(fd);
+  }
+  const stdout = readFileSync(outFile, "utf8");
+  await rm(outFile, { force: true });
   const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? Number.NaN);
   const result: PerfResult = {
     qps: num(/Queries per second:\s+([\d.]+)/),
