@@ -44,21 +44,6 @@ async function mntr(port: number): Promise<Record<string, string>> {
 }
 const packets = async (port: number) => Number((await mntr(port)).zk_packets_received);
 
-async function countChildren(client: zookeeper.Client, path: string): Promise<number> {
-  const kids = await new Promise<string[]>((res) =>
-    client.getChildren(path, (e, c) => res(e ? [] : c)),
-  );
-  const counts = await Promise.all(
-    kids.map(
-      (k) =>
-        new Promise<number>((res) =>
-          client.getChildren(`${path}/${k}`, (e, c) => res(e ? 0 : c.length)),
-        ),
-    ),
-  );
-  return counts.reduce((a, b) => a + b, 0);
-}
-
 async function connect(connectString: string): Promise<zookeeper.Client> {
   const c = zookeeper.createClient(connectString, { sessionTimeout: 30_000 });
   await new Promise<void>((r) => {

@@ -22,6 +22,24 @@ export function formatListen(a: ListenAddress): string {
   return a.host.includes(":") ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
 }
 
+/** The catalog of everything registered under both base paths, as `config` says. */
+export function createCatalog(
+  config: Config,
+  session: ZkSession,
+  logger: Logger,
+  metrics?: Metrics,
+): Catalog {
+  return new Catalog({
+    session,
+    basePath: config.basePath,
+    serversetBasePath: config.serversetBasePath,
+    snapshot: { zone: config.zone, ttl: config.dnsTtlSeconds },
+    serveStaleMs: config.dnsServeStaleMs,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  });
+}
+
 export async function startDnsSide(deps: {
   config: Config;
   session: ZkSession;
@@ -30,15 +48,7 @@ export async function startDnsSide(deps: {
 }): Promise<DnsSide> {
   const { config, session, metrics } = deps;
   const logger = deps.logger.child({ component: "dns" });
-  const catalog = new Catalog({
-    session,
-    basePath: config.basePath,
-    serversetBasePath: config.serversetBasePath,
-    snapshot: { zone: config.zone, ttl: config.dnsTtlSeconds },
-    serveStaleMs: config.dnsServeStaleMs,
-    logger,
-    metrics,
-  });
+  const catalog = createCatalog(config, session, logger, metrics);
   const server = new DnsServer({
     listen: formatListen(config.dnsListen),
     zone: config.zone,

@@ -3,8 +3,8 @@
  * table or, with --json, as JSON. Exits 1 if ZooKeeper cannot be read in time.
  */
 import type { Writable } from "node:stream";
-import { Catalog } from "./catalog/catalog.js";
 import type { Config } from "./config.js";
+import { createCatalog } from "./dns-side.js";
 import { createLogger } from "./log.js";
 import { ZkSession } from "./zookeeper/session.js";
 
@@ -17,14 +17,7 @@ export async function listRegistry(config: Config, out: Writable): Promise<numbe
     auth: config.zkAuth,
     logger,
   });
-  const catalog = new Catalog({
-    session,
-    basePath: config.basePath,
-    serversetBasePath: config.serversetBasePath,
-    snapshot: { zone: config.zone, ttl: config.dnsTtlSeconds },
-    serveStaleMs: config.dnsServeStaleMs,
-    logger,
-  });
+  const catalog = createCatalog(config, session, logger);
   const deadline = Date.now() + Math.max(config.zkSessionTimeoutMs, 5000);
   try {
     void session.start();

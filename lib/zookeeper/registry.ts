@@ -361,7 +361,10 @@ export class ZkRegistry {
         .filter(Boolean)
         .forEach((part, depth) => {
           prefix += `/${part}`;
-          if (!this.knownParents.has(prefix)) (levels[depth] ??= new Set()).add(prefix);
+          if (this.knownParents.has(prefix)) return;
+          const level = levels[depth] ?? new Set<string>();
+          levels[depth] = level;
+          level.add(prefix);
         });
     }
     for (const level of levels) {

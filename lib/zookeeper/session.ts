@@ -217,7 +217,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
    */
   private checkHandshake(client: Client): void {
     const socket = socketOf(client);
-    if (!socket || socket.readyState !== "open") {
+    if (socket?.readyState !== "open") {
       this.handshake = undefined;
       return;
     }

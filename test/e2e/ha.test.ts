@@ -31,9 +31,8 @@ async function countA(port: number, name: string): Promise<number> {
       sock.on("message", (msg) => {
         clearTimeout(timer);
         const p = dnsPacket.decode(msg);
-        resolve(
-          p.rcode === "NOERROR" ? (p.answers ?? []).filter((a) => a.type === "A").length : -1,
-        );
+        const rcode = (p.flags ?? 0) & 0xf; // dns-packet keeps the rcode in the flags
+        resolve(rcode === 0 ? (p.answers ?? []).filter((a) => a.type === "A").length : -1);
       });
       sock.send(
         dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name }] }),
