@@ -53,7 +53,8 @@ export async function startBridge(
     command === "sync" ? undefined : await startDnsSide({ config, session, logger, metrics });
 
   const http = buildHttp({
-    alive: () => true,
+    // Alive while the reconcile loop is not wedged and the DNS listeners are bound.
+    alive: () => !(sync?.syncer.stalled() ?? false) && (dns?.server.listening ?? true),
     readiness: () => {
       const parts: Record<string, ReadinessPart> = {};
       if (!dns) {

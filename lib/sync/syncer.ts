@@ -65,6 +65,7 @@ export class Syncer {
   private resyncTimer: NodeJS.Timeout | undefined;
   private pass: Promise<void> = Promise.resolve();
   private applied = false;
+  private passStartedAt: number | undefined;
   private lastError: string | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
   private readonly onSession = () => {
@@ -114,6 +115,15 @@ export class Syncer {
     };
   }
 
+  /**
+   * True when one pass has been under way longer than `boundMs`. Every ZooKeeper call has a
+   * deadline, so a pass that long means the loop is wedged: /healthz then fails and the
+   * kubelet restarts the process.
+   */
+  stalled(boundMs = 120_000): boolean {
+    return this.passStartedAt !== undefined && Date.now() - this.passStartedAt > boundMs;
+  }
+
   /** The nodes the bridge owns, as last written or scanned. */
   ownedNodes(): OwnedNode[] {
     return [...this.owned.values()];
@@ -133,6 +143,7 @@ export class Syncer {
     if (this.opts.session.state !== "connected") return; // the state event triggers us again
     if (this.opts.gate && !this.opts.gate.isLeader()) return; // the gate's change triggers us
     this.running = true;
+    this.passStartedAt = Date.now();
     const started = performance.now();
     try {
       const again = await this.reconcile();
@@ -147,6 +158,7 @@ export class Syncer {
       this.trigger(delay);
     } finally {
       this.running = false;
+      this.passStartedAt = undefined;
       this.opts.metrics?.reconcileDuration.observe((performance.now() - started) / 1000);
     }
   }

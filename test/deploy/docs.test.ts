@@ -53,7 +53,7 @@ describe("docs/", () => {
   it("document every annotation, and only those", () => {
     const text = docs.find((d) => d.file === "annotations.md")?.text ?? "";
     const table = new Set(
-      [...text.matchAll(/^\| `([a-z-]+)` \|/gm)].map((m) => `${ANNOTATION_PREFIX}${m[1]}`),
+      [...text.matchAll(/^\| `([a-z-]+)` *\|/gm)].map((m) => `${ANNOTATION_PREFIX}${m[1]}`),
     );
     expect([...table].sort()).toEqual(Object.values(ANNOTATIONS).sort());
     const used = new Set(
