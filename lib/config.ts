@@ -7,6 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import net from "node:net";
+import { parseListenAddress } from "./dns/listen-address.js";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 import { FORMATS, type Format } from "./registration.js";
 import { parseZkAuth, type ZkAuth } from "./zookeeper/auth.js";
@@ -119,8 +120,10 @@ export const FLAGS: readonly FlagDef[] = [
   flag("zone", "zk.internal.", "a DNS zone name not under .local, e.g. zk.internal.", (v, c) => {
     c.zone = parseZone(v);
   }),
-  flag("dns-listen", "0.0.0.0:1053", "host:port, e.g. 0.0.0.0:1053 or [::]:1053", (v, c) => {
-    c.dnsListen = parseListen(v);
+  flag("dns-listen", "0.0.0.0:1053", "IP:port, e.g. 0.0.0.0:1053 or [::]:1053", (v, c) => {
+    // The DNS server's own parser: a value it would refuse at bind time fails here, as a flag.
+    const { host, port } = parseListenAddress(v.trim());
+    c.dnsListen = { host, port };
   }),
   flag("dns-ttl", "5s", "a duration between 0s and 1d in whole seconds, e.g. 5s", (v, c) => {
     c.dnsTtlSeconds = wholeSeconds(parseDuration(v, 0, 86_400_000));

@@ -8,6 +8,7 @@ describe("command line", () => {
     [["sync", "--format", "etcd"], "--format"],
     [["dns", "--zone", "svc.local"], "--zone"],
     [["dns", "--dns-listen", "1053"], "--dns-listen"],
+    [["dns", "--dns-listen", "localhost:1053"], "--dns-listen"],
     [["sync", "--base-path", "services"], "--base-path"],
     [["sync", "--serverset-base-path", "/services/ss"], "--serverset-base-path"],
     [["sync", "--zk-connect", "[::1]:2181"], "--zk-connect"],
