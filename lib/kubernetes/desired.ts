@@ -3,7 +3,12 @@
  * (PRODUCT.md "Kubernetes side"). No I/O, no clock: same input, same output, in a stable order.
  */
 import { type DesiredRegistration, type Format, META, registrationKey } from "../registration.js";
-import { parseAnnotations, type ServiceAnnotations, serviceNameProblem } from "./annotations.js";
+import {
+  ANNOTATIONS,
+  parseAnnotations,
+  type ServiceAnnotations,
+  serviceNameProblem,
+} from "./annotations.js";
 import type {
   SlimEndpoint,
   SlimEndpoints,
@@ -114,9 +119,6 @@ interface ServicePlan {
 }
 
 export function desiredRegistrations(input: DesiredInput, options: DesiredOptions): DesiredResult {
-  const registrations: DesiredRegistration[] = [];
-  const warnings: MappingWarning[] = [];
-
   const endpointsByService = new Map<string, SlimEndpoints[]>();
   for (const e of input.endpoints) {
     const key = `${e.namespace}/${e.service}`;
@@ -130,114 +132,144 @@ export function desiredRegistrations(input: DesiredInput, options: DesiredOption
   const services = [...input.services].sort((a, b) =>
     a.namespace === b.namespace ? compare(a.name, b.name) : compare(a.namespace, b.namespace),
   );
+  const registrations: DesiredRegistration[] = [];
+  const warnings: MappingWarning[] = [];
   for (const svc of services) {
-    const seen = new Set<string>();
-    const warn = (message: string) => {
-      if (seen.has(message)) return;
-      seen.add(message);
-      warnings.push({ namespace: svc.namespace, service: svc.name, message });
-    };
-    const parsed = parseAnnotations(svc.annotations);
-    for (const p of parsed.problems) warn(p);
-    const ann = parsed.value;
-    if (!ann.register) continue;
-
-    let name = ann.name;
-    if (name === undefined) {
-      name = renderTemplate(
-        options.serviceNameTemplate,
-        svc.name,
-        svc.namespace,
-        options.clusterName,
-      );
-      const why = serviceNameProblem(name);
-      if (why) {
-        warn(`service name ${JSON.stringify(name)} from the template ${why}; Service not bridged`);
-        continue;
-      }
-    }
-
-    const formats = ann.formats ?? options.defaultFormats;
-    const parents = new Map<Format, string>();
-    for (const format of formats) {
-      if (format === "curator") {
-        parents.set(format, child(options.basePath, name));
-      } else if (ann.serversetPath !== undefined && isUnder(ann.serversetPath, options.basePath)) {
-        warn(
-          `kube-zk-bridge.io/serverset-path ${JSON.stringify(ann.serversetPath)} is inside the curator tree ${options.basePath}; using ${child(options.serversetBasePath, name)}`,
-        );
-        parents.set(format, child(options.serversetBasePath, name));
-      } else {
-        parents.set(format, ann.serversetPath ?? child(options.serversetBasePath, name));
-      }
-    }
-    if (ann.serversetPath !== undefined && !parents.has("serverset")) {
-      warn(
-        "kube-zk-bridge.io/serverset-path is set but the Service is not published as serverset; ignored",
-      );
-    }
-
-    if (svc.ports.length === 0) {
-      if (endpointsByService.has(`${svc.namespace}/${svc.name}`))
-        warn("the Service has no ports; not bridged");
-      continue;
-    }
-    let primary = svc.ports[0] as SlimServicePort;
-    if (ann.port !== undefined) {
-      const named = svc.ports.find((p) => p.name === ann.port);
-      if (named) primary = named;
-      else {
-        warn(
-          `kube-zk-bridge.io/port ${JSON.stringify(ann.port)}: the Service has no port of that name (it has ${svc.ports.map((p) => JSON.stringify(p.name)).join(", ")}); using ${JSON.stringify(primary.name)}`,
-        );
-      }
-    }
-    if (ann.address === "node" && primary.nodePort === undefined) {
-      warn(
-        'kube-zk-bridge.io/address "node" needs a NodePort, and the primary port has none; not bridged',
-      );
-      continue;
-    }
-
-    const candidates = collect(
-      { svc, ann, primary, warn },
+    const one = serviceRegistrations(
+      svc,
       endpointsByService.get(`${svc.namespace}/${svc.name}`) ?? [],
       nodes,
+      options,
     );
-    for (const c of candidates.values()) {
-      const metadata: Record<string, string> = {
-        [META.cluster]: options.clusterName,
-        [META.namespace]: svc.namespace,
-        [META.kubeService]: svc.name,
-      };
-      if (c.endpoint.targetRef?.kind === "Pod") metadata[META.pod] = c.endpoint.targetRef.name;
-      if (c.endpoint.nodeName) metadata[META.node] = c.endpoint.nodeName;
-      if (c.endpoint.zone) metadata[META.zone] = c.endpoint.zone;
-      metadata[META.status] = c.state === "up" ? "UP" : "OUT_OF_SERVICE";
-      for (const [portName, number] of Object.entries(c.ports))
-        metadata[`${META.portPrefix}${portName}`] = String(number);
-      if (ann.ttlSeconds !== undefined) metadata[META.ttl] = String(ann.ttlSeconds);
-      if (ann.weight !== undefined) metadata[META.weight] = String(ann.weight);
-      for (const [format, parent] of parents) {
-        registrations.push({
-          format,
-          parent,
-          service: name,
-          id: c.id,
-          address: c.address,
-          port: c.port,
-          ports: { ...c.ports },
-          metadata: { ...metadata },
-          draining: c.state === "draining",
-          ...(ann.weight === undefined ? {} : { weight: ann.weight }),
-        });
-      }
-    }
+    registrations.push(...one.registrations);
+    warnings.push(...one.warnings);
   }
-
   const keyed = registrations.map((r) => [registrationKey(r), r] as const);
   keyed.sort((a, b) => compare(a[0], b[0]));
   return { registrations: keyed.map(([, r]) => r), warnings };
+}
+
+/**
+ * The registrations of one Service, from its EndpointSlices (or Endpoints) and, for node
+ * addresses, the Nodes. The same inputs give the same output, so callers can memoize per
+ * Service and remap only the Services that changed.
+ */
+export function serviceRegistrations(
+  svc: SlimService,
+  endpoints: readonly SlimEndpoints[],
+  nodes: ReadonlyMap<string, SlimNode>,
+  options: DesiredOptions,
+): DesiredResult {
+  const registrations: DesiredRegistration[] = [];
+  const warnings: MappingWarning[] = [];
+  const done = (): DesiredResult => {
+    const keyed = registrations.map((r) => [registrationKey(r), r] as const);
+    keyed.sort((a, b) => compare(a[0], b[0]));
+    return { registrations: keyed.map(([, r]) => r), warnings };
+  };
+  const seen = new Set<string>();
+  const warn = (message: string) => {
+    if (seen.has(message)) return;
+    seen.add(message);
+    warnings.push({ namespace: svc.namespace, service: svc.name, message });
+  };
+  const parsed = parseAnnotations(svc.annotations);
+  for (const p of parsed.problems) warn(p);
+  const ann = parsed.value;
+  if (!ann.register) return done();
+
+  let name = ann.name;
+  if (name === undefined) {
+    name = renderTemplate(
+      options.serviceNameTemplate,
+      svc.name,
+      svc.namespace,
+      options.clusterName,
+    );
+    const why = serviceNameProblem(name);
+    if (why) {
+      warn(`service name ${JSON.stringify(name)} from the template ${why}; Service not bridged`);
+      return done();
+    }
+  }
+
+  const formats = ann.formats ?? options.defaultFormats;
+  const parents = new Map<Format, string>();
+  for (const format of formats) {
+    if (format === "curator") {
+      parents.set(format, child(options.basePath, name));
+    } else if (ann.serversetPath !== undefined && isUnder(ann.serversetPath, options.basePath)) {
+      warn(
+        `kube-zk-bridge.io/serverset-path ${JSON.stringify(ann.serversetPath)} is inside the curator tree ${options.basePath}; using ${child(options.serversetBasePath, name)}`,
+      );
+      parents.set(format, child(options.serversetBasePath, name));
+    } else {
+      parents.set(format, ann.serversetPath ?? child(options.serversetBasePath, name));
+    }
+  }
+  if (ann.serversetPath !== undefined && !parents.has("serverset")) {
+    warn(
+      "kube-zk-bridge.io/serverset-path is set but the Service is not published as serverset; ignored",
+    );
+  }
+
+  if (svc.ports.length === 0) {
+    if (endpoints.length > 0) warn("the Service has no ports; not bridged");
+    return done();
+  }
+  let primary = svc.ports[0] as SlimServicePort;
+  if (ann.port !== undefined) {
+    const named = svc.ports.find((p) => p.name === ann.port);
+    if (named) primary = named;
+    else {
+      warn(
+        `kube-zk-bridge.io/port ${JSON.stringify(ann.port)}: the Service has no port of that name (it has ${svc.ports.map((p) => JSON.stringify(p.name)).join(", ")}); using ${JSON.stringify(primary.name)}`,
+      );
+    }
+  }
+  if (ann.address === "node" && primary.nodePort === undefined) {
+    warn(
+      'kube-zk-bridge.io/address "node" needs a NodePort, and the primary port has none; not bridged',
+    );
+    return done();
+  }
+
+  const candidates = collect({ svc, ann, primary, warn }, [...endpoints], nodes);
+  for (const c of candidates.values()) {
+    const metadata: Record<string, string> = {
+      [META.cluster]: options.clusterName,
+      [META.namespace]: svc.namespace,
+      [META.kubeService]: svc.name,
+    };
+    if (c.endpoint.targetRef?.kind === "Pod") metadata[META.pod] = c.endpoint.targetRef.name;
+    if (c.endpoint.nodeName) metadata[META.node] = c.endpoint.nodeName;
+    if (c.endpoint.zone) metadata[META.zone] = c.endpoint.zone;
+    metadata[META.status] = c.state === "up" ? "UP" : "OUT_OF_SERVICE";
+    for (const [portName, number] of Object.entries(c.ports))
+      metadata[`${META.portPrefix}${portName}`] = String(number);
+    if (ann.ttlSeconds !== undefined) metadata[META.ttl] = String(ann.ttlSeconds);
+    if (ann.weight !== undefined) metadata[META.weight] = String(ann.weight);
+    for (const [format, parent] of parents) {
+      registrations.push({
+        format,
+        parent,
+        service: name,
+        id: c.id,
+        address: c.address,
+        port: c.port,
+        ports: { ...c.ports },
+        metadata: { ...metadata },
+        draining: c.state === "draining",
+        ...(ann.weight === undefined ? {} : { weight: ann.weight }),
+      });
+    }
+  }
+  return done();
+}
+
+/** True when the Service's registrations depend on Node objects (`address: node`). */
+export function usesNodes(svc: SlimService): boolean {
+  return svc.annotations[ANNOTATIONS.address]?.trim().toLowerCase() === "node";
 }
 
 /** One candidate per instance id: the same endpoint in two slices counts once, ready winning. */

@@ -7,10 +7,16 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { BackoffOptions } from "../backoff.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { DesiredRegistration, Format } from "../registration.js";
-import { ANNOTATIONS } from "./annotations.js";
+import { type DesiredRegistration, type Format, registrationKey } from "../registration.js";
 import { KubeApi } from "./api.js";
-import { type DesiredOptions, desiredRegistrations, templateProblem } from "./desired.js";
+import {
+  type DesiredOptions,
+  type DesiredResult,
+  type MappingWarning,
+  serviceRegistrations,
+  templateProblem,
+  usesNodes,
+} from "./desired.js";
 import {
   endpointCount,
   type SlimEndpoints,
@@ -22,6 +28,17 @@ import {
   slimService,
 } from "./objects.js";
 import { Reflector } from "./reflector.js";
+
+/** One Service's last mapping and the inputs it came from (compared by identity). */
+interface ServiceMemo {
+  readonly svc: SlimService;
+  readonly endpoints: readonly SlimEndpoints[];
+  /** The Nodes version used, or -1 when the Service does not use node addresses. */
+  readonly nodesVersion: number;
+  readonly result: DesiredResult;
+}
+
+const NO_NODES: ReadonlyMap<string, SlimNode> = new Map();
 
 export type EndpointsApi = "endpointslices" | "endpoints";
 
@@ -45,7 +62,8 @@ export interface KubernetesSourceOptions {
   readonly backoff?: BackoffOptions;
   /** List page size. Default 500. */
   readonly pageSize?: number;
-  /** onChange callbacks run at most once per this window. Default 50 ms. */
+  /** onChange callbacks run at most once per this window. Default 5 ms: long enough to take a
+   * watch chunk's events as one change, short next to the propagation budget. */
   readonly coalesceMs?: number;
 }
 
@@ -83,9 +101,15 @@ export class KubernetesSource {
   #timer: NodeJS.Timeout | undefined;
   #state: "new" | "running" | "stopped" = "new";
   #initialSyncDone = false;
-  /** Bumped on every cache change; `desired()` recomputes only when it moved. */
+  /** Bumped on every cache change; `desiredByService()` recomputes only when it moved. */
   #version = 0;
-  #memo: { version: number; value: readonly DesiredRegistration[] } | undefined;
+  /** Bumped when the Nodes change: remaps only Services that use node addresses. */
+  #nodesVersion = 0;
+  #groups:
+    | { version: number; value: ReadonlyMap<string, readonly DesiredRegistration[]> }
+    | undefined;
+  #serviceMemo = new Map<string, ServiceMemo>();
+  #nodesByName: { version: number; value: ReadonlyMap<string, SlimNode> } | undefined;
   /** Warnings already logged, per Service, so each is logged once while it holds. */
   #warned = new Map<string, Set<string>>();
 
@@ -172,23 +196,69 @@ export class KubernetesSource {
 
   /**
    * The whole desired state from the caches now, sorted by registration key: a fresh array
-   * (of shared, readonly registrations) each call, recomputed only when something changed.
+   * (of shared, readonly registrations) each call.
    */
   desired(): DesiredRegistration[] {
-    if (this.#memo?.version === this.#version) return [...this.#memo.value];
+    const all: DesiredRegistration[] = [];
+    for (const regs of this.desiredByService().values()) all.push(...regs);
+    const keyed = all.map((r) => [registrationKey(r), r] as const);
+    keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return keyed.map(([, r]) => r);
+  }
+
+  /**
+   * The desired state grouped by Service (`namespace/name`). Each Service is remapped only when
+   * its Service object, its EndpointSlices or (for node addresses) the Nodes changed; an
+   * unchanged Service keeps the very same array, so consumers can diff by identity.
+   */
+  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
+    if (this.#groups?.version === this.#version) return this.#groups.value;
     const version = this.#version;
-    const result = desiredRegistrations(
-      {
-        services: this.#items(this.#services),
-        endpoints: this.#items(this.#endpoints),
-        nodes: this.#nodes ? this.#nodes.items() : [],
-      },
-      this.#mapping,
-    );
+    const endpointsByService = new Map<string, SlimEndpoints[]>();
+    for (const e of this.#items(this.#endpoints)) {
+      const key = `${e.namespace}/${e.service}`;
+      const group = endpointsByService.get(key);
+      if (group) group.push(e);
+      else endpointsByService.set(key, [e]);
+    }
+    const groups = new Map<string, readonly DesiredRegistration[]>();
+    const memo = new Map<string, ServiceMemo>();
+    const warnings: MappingWarning[] = [];
+    for (const svc of this.#items(this.#services)) {
+      const key = `${svc.namespace}/${svc.name}`;
+      const endpoints = endpointsByService.get(key) ?? [];
+      const nodesVersion = usesNodes(svc) ? this.#nodesVersion : -1;
+      let m = this.#serviceMemo.get(key);
+      if (
+        !m ||
+        m.svc !== svc ||
+        m.nodesVersion !== nodesVersion ||
+        m.endpoints.length !== endpoints.length ||
+        m.endpoints.some((e, i) => e !== endpoints[i])
+      ) {
+        const result = serviceRegistrations(svc, endpoints, this.#nodeMap(), this.#mapping);
+        m = { svc, endpoints, nodesVersion, result };
+      }
+      memo.set(key, m);
+      groups.set(key, m.result.registrations);
+      warnings.push(...m.result.warnings);
+    }
+    this.#serviceMemo = memo;
     // Warnings from half-filled caches (e.g. nodes not listed yet) would mislead.
-    if (this.synced()) this.#logWarnings(result.warnings);
-    this.#memo = { version, value: result.registrations };
-    return [...result.registrations];
+    if (this.synced()) this.#logWarnings(warnings);
+    this.#groups = { version, value: groups };
+    return groups;
+  }
+
+  /** Nodes by name, rebuilt only after the Nodes changed. */
+  #nodeMap(): ReadonlyMap<string, SlimNode> {
+    if (this.#nodes === undefined) return NO_NODES;
+    if (this.#nodesByName?.version !== this.#nodesVersion) {
+      const byName = new Map<string, SlimNode>();
+      for (const n of this.#nodes.items()) byName.set(n.name, n);
+      this.#nodesByName = { version: this.#nodesVersion, value: byName };
+    }
+    return this.#nodesByName.value;
   }
 
   /**
@@ -268,14 +338,15 @@ export class KubernetesSource {
     // Nodes are watched only once some Service wants node addresses (least privilege, less churn).
     if (!this.#nodes && this.#state === "running") {
       for (const s of this.#items(this.#services)) {
-        if (s.annotations[ANNOTATIONS.address]?.trim().toLowerCase() === "node") {
+        if (usesNodes(s)) {
           this.#log.info(
             { service: `${s.namespace}/${s.name}` },
             "a Service uses node addresses; watching Nodes",
           );
-          this.#nodes = this.#reflector("nodes", "", "/api/v1/nodes", slimNode, () =>
-            this.#changed(),
-          );
+          this.#nodes = this.#reflector("nodes", "", "/api/v1/nodes", slimNode, () => {
+            this.#nodesVersion++;
+            this.#changed();
+          });
           this.#nodes.start();
           break;
         }
@@ -303,7 +374,7 @@ export class KubernetesSource {
           this.#log.error({ err }, "onChange callback failed");
         }
       }
-    }, this.#o.coalesceMs ?? 50);
+    }, this.#o.coalesceMs ?? 5);
   }
 
   #logWarnings(warnings: readonly { namespace: string; service: string; message: string }[]): void {

@@ -1,7 +1,11 @@
 /**
- * The reconcile loop: hands the whole desired state to the planner whenever it may have changed
+ * The reconcile loop: hands the desired state to the planner whenever it may have changed
  * (and on a timer, to repair drift), applies the plan, and keeps an in-memory view of the nodes
  * it owns so a steady state costs no ZooKeeper reads.
+ *
+ * After a full pass, a change replans only the parents (service znodes) of the groups whose
+ * desired registrations changed, so one endpoint's change costs the same with 10 Services or
+ * 10,000. A rescan, a new writer term or the first pass allowed to delete replans everything.
  *
  * Deletes wait until the Kubernetes caches have synced AND the ZooKeeper tree has been scanned
  * in the current session: a restart or reconnect never mass-deregisters.
@@ -17,8 +21,11 @@ import { type Change, type OwnedNode, plan } from "./plan.js";
 
 /** What the syncer needs of the Kubernetes side. */
 export interface DesiredSource {
-  /** The whole desired state now. */
-  desired(): DesiredRegistration[];
+  /**
+   * The whole desired state now, in groups (per Service): a group whose registrations did not
+   * change since the last call must be the very same array, as the syncer diffs by identity.
+   */
+  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]>;
   /** True once every informer has listed since its last (re)start. */
   synced(): boolean;
   /** Called, coalesced, whenever desired() may have changed. */
@@ -35,7 +42,7 @@ export interface SyncerOptions {
   readonly dryRun?: boolean;
   /** Full rescan of ZooKeeper this often, to repair drift (nodes deleted behind our back). */
   readonly resyncMs?: number;
-  /** Coalescing window for bursts of Kubernetes events. */
+  /** Delay before a pass after a change (default 2 ms); changes during a pass join the next one. */
   readonly debounceMs?: number;
   /** With several replicas: write only while this says so (leader election). */
   readonly gate?: WriteGate;
@@ -57,6 +64,13 @@ export interface SyncStatus {
 
 export class Syncer {
   private owned = new Map<string, OwnedNode>();
+  /** The groups as of the last pass that planned them, or undefined: plan everything next. */
+  private planned: ReadonlyMap<string, readonly DesiredRegistration[]> | undefined;
+  private plannedAllowDeletes = false;
+  /** Which groups want registrations under each parent, for `planned`. */
+  private groupsByParent = new Map<string, Set<string>>();
+  /** Owned nodes per (service, format), for the registrations gauge. */
+  private readonly counts = new Map<string, number>();
   private scannedSession: string | undefined;
   private needScan = true;
   private running = false;
@@ -130,7 +144,7 @@ export class Syncer {
   }
 
   /** Schedules a pass after `delayMs` (coalescing: an earlier schedule wins). */
-  private trigger(delayMs = this.opts.debounceMs ?? 20): void {
+  private trigger(delayMs = this.opts.debounceMs ?? 2): void {
     if (this.stopped || this.wakeTimer) return;
     this.wakeTimer = setTimeout(() => {
       this.wakeTimer = undefined;
@@ -166,19 +180,45 @@ export class Syncer {
   /** One pass; true if another pass is needed at once. */
   private async reconcile(): Promise<boolean> {
     const { registry, session, source, logger } = this.opts;
-    const desired = source.desired().filter((d) => registry.publishable(d));
+    const groups = source.desiredByService();
+    const allowDeletes = source.synced();
     if (this.needScan || this.scannedSession !== session.sessionId) {
       const sessionId = this.opts.dryRun ? session.sessionId : await registry.claimSession();
-      const extraParents = new Set(
-        desired.filter((d) => d.format === "serverset").map((d) => d.parent),
-      );
+      const extraParents = new Set<string>();
+      for (const regs of groups.values())
+        for (const d of regs) if (d.format === "serverset") extraParents.add(d.parent);
       const nodes = await registry.scan(extraParents);
       this.owned = new Map(nodes.map((n) => [n.path, n]));
+      this.recount();
       this.scannedSession = sessionId;
       this.needScan = false;
+      this.planned = undefined;
     }
-    const allowDeletes = source.synced();
-    const changes = plan(this.owned.values(), desired, {
+    const scope =
+      this.planned === undefined || allowDeletes !== this.plannedAllowDeletes
+        ? undefined
+        : this.changedParents(this.planned, groups);
+    if (scope === undefined) this.indexParents(groups);
+    this.planned = groups;
+    this.plannedAllowDeletes = allowDeletes;
+    if (scope?.size === 0) return false;
+
+    const desired: DesiredRegistration[] = [];
+    const owned: OwnedNode[] = [];
+    if (scope === undefined) {
+      for (const regs of groups.values())
+        for (const d of regs) if (registry.publishable(d)) desired.push(d);
+      owned.push(...this.owned.values());
+    } else {
+      for (const parent of scope) {
+        for (const key of this.groupsByParent.get(parent) ?? []) {
+          for (const d of groups.get(key) ?? [])
+            if (d.parent === parent && registry.publishable(d)) desired.push(d);
+        }
+      }
+      for (const n of this.owned.values()) if (scope.has(n.parent)) owned.push(n);
+    }
+    const changes = plan(owned, desired, {
       session: session.sessionId ?? "",
       allowDeletes,
       render: (d, prev) => registry.render(d, prev),
@@ -190,11 +230,23 @@ export class Syncer {
       this.opts.metrics?.queueDepth.set(0);
       return false;
     }
-    const result = await registry.apply(changes);
-    for (const n of result.removed) this.owned.delete(n.path);
-    for (const n of result.written) this.owned.set(n.path, n);
+    let result: Awaited<ReturnType<ZkRegistry["apply"]>>;
+    try {
+      result = await registry.apply(changes);
+    } catch (err) {
+      this.planned = undefined;
+      throw err;
+    }
+    const touched = new Set<string>();
+    for (const n of result.removed) {
+      if (this.owned.delete(n.path)) this.count(n, -1, touched);
+    }
+    for (const n of result.written) {
+      if (!this.owned.has(n.path)) this.count(n, 1, touched);
+      this.owned.set(n.path, n);
+    }
     this.opts.metrics?.queueDepth.set(0);
-    this.updateGauge();
+    this.publishCounts(touched);
     const emptied = result.removed.map((n) => n.parent);
     if (allowDeletes && emptied.length > 0) await registry.cleanupParents(emptied);
     if (result.rescan) {
@@ -205,19 +257,68 @@ export class Syncer {
     return false;
   }
 
-  private updateGauge(): void {
-    const gauge = this.opts.metrics?.registrations;
-    if (!gauge) return;
-    const counts = new Map<string, number>();
-    for (const n of this.owned.values()) {
-      const service = n.parent.slice(n.parent.lastIndexOf("/") + 1);
-      const k = `${service}\u0000${n.format}`;
-      counts.set(k, (counts.get(k) ?? 0) + 1);
+  /**
+   * Parents whose desired registrations may differ between `before` and `now` (groups compared
+   * by identity), with `groupsByParent` moved on to `now`.
+   */
+  private changedParents(
+    before: ReadonlyMap<string, readonly DesiredRegistration[]>,
+    now: ReadonlyMap<string, readonly DesiredRegistration[]>,
+  ): Set<string> {
+    const parents = new Set<string>();
+    const moved = (key: string, old: readonly DesiredRegistration[] | undefined) => {
+      for (const d of old ?? []) {
+        parents.add(d.parent);
+        this.groupsByParent.get(d.parent)?.delete(key);
+      }
+      for (const d of now.get(key) ?? []) {
+        parents.add(d.parent);
+        let keys = this.groupsByParent.get(d.parent);
+        if (!keys) this.groupsByParent.set(d.parent, (keys = new Set()));
+        keys.add(key);
+      }
+    };
+    for (const [key, regs] of now) if (before.get(key) !== regs) moved(key, before.get(key));
+    for (const [key, regs] of before) if (!now.has(key)) moved(key, regs);
+    return parents;
+  }
+
+  private indexParents(groups: ReadonlyMap<string, readonly DesiredRegistration[]>): void {
+    this.groupsByParent = new Map();
+    for (const [key, regs] of groups) {
+      for (const d of regs) {
+        let keys = this.groupsByParent.get(d.parent);
+        if (!keys) this.groupsByParent.set(d.parent, (keys = new Set()));
+        keys.add(key);
+      }
     }
-    gauge.reset();
-    for (const [k, v] of counts) {
-      const [service, format] = k.split("\u0000") as [string, string];
-      gauge.set({ service, format }, v);
+  }
+
+  private recount(): void {
+    const touched = new Set(this.counts.keys());
+    this.counts.clear();
+    for (const n of this.owned.values()) this.count(n, 1, touched);
+    this.publishCounts(touched);
+  }
+
+  private count(n: OwnedNode, delta: 1 | -1, touched: Set<string>): void {
+    const service = n.parent.slice(n.parent.lastIndexOf("/") + 1);
+    const key = `${service}\u0000${n.format}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + delta);
+    touched.add(key);
+  }
+
+  /** Sets the registrations gauge for the (service, format) pairs whose counts moved. */
+  private publishCounts(touched: ReadonlySet<string>): void {
+    const gauge = this.opts.metrics?.registrations;
+    for (const key of touched) {
+      const n = this.counts.get(key) ?? 0;
+      const [service, format] = key.split("\u0000") as [string, string];
+      if (n > 0) gauge?.set({ service, format }, n);
+      else {
+        this.counts.delete(key);
+        gauge?.remove({ service, format });
+      }
     }
   }
 }

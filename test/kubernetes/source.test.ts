@@ -337,6 +337,69 @@ describe("KubernetesSource", () => {
     await converge(source, ["/services/web.shop/web-1 192.168.1.9:30080"]);
   });
 
+  it("remaps only the Services whose inputs changed: the others keep the same array", async () => {
+    fake.apply(node("n1", ["192.168.1.1"]));
+    for (const name of ["a", "b"]) {
+      fake.apply(service("shop", name));
+      fake.apply(
+        slice("shop", `${name}-x`, name, {
+          endpoints: [{ address: "10.0.0.1", pod: `${name}-1` }],
+        }),
+      );
+    }
+    fake.apply(
+      service("shop", "n", {
+        type: "NodePort",
+        ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30080 }],
+        annotations: { "kube-zk-bridge.io/address": "node" },
+      }),
+    );
+    fake.apply(
+      slice("shop", "n-x", "n", {
+        endpoints: [{ address: "10.0.0.9", pod: "n-1", node: "n1" }],
+      }),
+    );
+    const source = makeSource();
+    await source.start();
+    await converge(source, [
+      "/services/a.shop/a-1 10.0.0.1:8080",
+      "/services/b.shop/b-1 10.0.0.1:8080",
+      "/services/n.shop/n-1 192.168.1.1:30080",
+    ]);
+    const before = source.desiredByService();
+    expect(source.desiredByService()).toBe(before); // nothing moved: the same map
+
+    fake.apply(slice("shop", "b-x", "b", { endpoints: [{ address: "10.0.0.2", pod: "b-1" }] }));
+    await converge(
+      source,
+      [
+        "/services/a.shop/a-1 10.0.0.1:8080",
+        "/services/b.shop/b-1 10.0.0.2:8080",
+        "/services/n.shop/n-1 192.168.1.1:30080",
+      ],
+      "b's new address",
+    );
+    const afterSlice = source.desiredByService();
+    expect(afterSlice.get("shop/a")).toBe(before.get("shop/a"));
+    expect(afterSlice.get("shop/n")).toBe(before.get("shop/n"));
+    expect(afterSlice.get("shop/b")).not.toBe(before.get("shop/b"));
+
+    fake.apply(node("n1", ["192.168.1.7"]));
+    await converge(
+      source,
+      [
+        "/services/a.shop/a-1 10.0.0.1:8080",
+        "/services/b.shop/b-1 10.0.0.2:8080",
+        "/services/n.shop/n-1 192.168.1.7:30080",
+      ],
+      "the node's new address",
+    );
+    const afterNode = source.desiredByService();
+    expect(afterNode.get("shop/a")).toBe(before.get("shop/a"));
+    expect(afterNode.get("shop/b")).toBe(afterSlice.get("shop/b"));
+    expect(afterNode.get("shop/n")).not.toBe(afterSlice.get("shop/n"));
+  });
+
   it("lists in pages", async () => {
     for (let i = 0; i < 7; i++) fake.apply(service("shop", `s${i}`));
     const source = makeSource({ pageSize: 3 });

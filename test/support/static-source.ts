@@ -9,12 +9,13 @@ export class StaticSource implements DesiredSource {
     private isSynced = true,
   ) {}
   set(state: DesiredRegistration[], synced = true): void {
-    this.state = state;
+    this.state = [...state]; // a new group identity on every set, even for the same array
     this.isSynced = synced;
     for (const l of this.listeners) l();
   }
-  desired(): DesiredRegistration[] {
-    return this.state;
+  /** One group: every `set()` is a new array, so the syncer replans all of it. */
+  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
+    return new Map([["static", this.state]]);
   }
   synced(): boolean {
     return this.isSynced;

@@ -1,0 +1,187 @@
+/**
+ * The syncer replans only the parents of changed groups. These tests check that the shortcut
+ * never changes the outcome (a random walk of group edits must always converge on exactly the
+ * desired state) and that it is a shortcut (renders only what changed).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeCurator } from "../../lib/formats/curator.js";
+import { silentLogger } from "../../lib/log.js";
+import type { DesiredRegistration } from "../../lib/registration.js";
+import { type DesiredSource, Syncer } from "../../lib/sync/syncer.js";
+import { ZkRegistry } from "../../lib/zookeeper/registry.js";
+import { ZkSession } from "../../lib/zookeeper/session.js";
+import { waitUntil } from "../support/wait.js";
+import { freshChroot } from "../support/zk-chroot.js";
+
+/** A source with one group per key, replaced wholesale by `set`. */
+class GroupedSource implements DesiredSource {
+  private groups = new Map<string, readonly DesiredRegistration[]>();
+  private listeners: Array<() => void> = [];
+  set(key: string, regs: readonly DesiredRegistration[] | undefined): void {
+    const next = new Map(this.groups);
+    if (regs) next.set(key, [...regs]);
+    else next.delete(key);
+    this.groups = next;
+    for (const l of this.listeners) l();
+  }
+  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
+    return this.groups;
+  }
+  synced(): boolean {
+    return true;
+  }
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+}
+
+function reg(parent: string, id: string, address: string): DesiredRegistration {
+  const service = parent.slice(parent.lastIndexOf("/") + 1);
+  return {
+    service,
+    id,
+    address,
+    port: 8080,
+    ports: { http: 8080 },
+    metadata: { "kube-zk-bridge.io/cluster": "default" },
+    draining: false,
+    format: "curator",
+    parent,
+  };
+}
+
+/** Deterministic PRNG (mulberry32), so a failure replays. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe("Syncer: incremental passes", () => {
+  let connect: string;
+  const cleanups: Array<() => Promise<void>> = [];
+  beforeEach(async () => {
+    connect = await freshChroot();
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  async function start(source: GroupedSource) {
+    const session = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
+    await session.start();
+    cleanups.push(() => session.close());
+    const registry = new ZkRegistry({
+      session,
+      clusterName: "default",
+      basePath: "/services",
+      serversetBasePath: "/serversets",
+      curatorPayload: "spring",
+      logger: silentLogger(),
+    });
+    const syncer = new Syncer({ source, registry, session, logger: silentLogger() });
+    return { session, registry, syncer };
+  }
+
+  /** `parent → id → address` as ZooKeeper holds it now. */
+  async function state(session: ZkSession, parents: Iterable<string>) {
+    const out = new Map<string, Map<string, string>>();
+    for (const parent of parents) {
+      const ids = await session.getChildren(parent).catch(() => [] as string[]);
+      if (ids.length === 0) continue;
+      const byId = new Map<string, string>();
+      for (const id of ids) {
+        const { data } = await session.getData(`${parent}/${id}`);
+        byId.set(id, decodeCurator(data, parent.slice(parent.lastIndexOf("/") + 1), id).address);
+      }
+      out.set(parent, byId);
+    }
+    return out;
+  }
+
+  function expected(groups: ReadonlyMap<string, readonly DesiredRegistration[]>) {
+    const out = new Map<string, Map<string, string>>();
+    for (const regs of groups.values()) {
+      for (const r of regs) {
+        let byId = out.get(r.parent);
+        if (!byId) out.set(r.parent, (byId = new Map()));
+        byId.set(r.id, r.address);
+      }
+    }
+    return out;
+  }
+
+  const show = (m: Map<string, Map<string, string>>) =>
+    [...m]
+      .map(([p, ids]) => `${p}: ${[...ids].sort().map(([i, a]) => `${i}=${a}`)}`)
+      .sort()
+      .join("\n");
+
+  it("a random walk of group edits, moves and deletions always converges on the desired state", async () => {
+    const source = new GroupedSource();
+    const { session, syncer } = await start(source);
+    syncer.start();
+    cleanups.push(() => syncer.stop());
+    const parents = ["/services/a", "/services/b", "/services/c"];
+    const next = random(7);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
+    for (let step = 0; step < 40; step++) {
+      // Groups g0..g4; several share a parent; each has its own ids so none collide.
+      const key = `g${Math.floor(next() * 5)}`;
+      const roll = next();
+      if (roll < 0.15) source.set(key, undefined);
+      else {
+        const parent = pick(parents);
+        const count = Math.floor(next() * 4);
+        source.set(
+          key,
+          Array.from({ length: count }, (_, i) =>
+            reg(parent, `${key}-${i}`, `10.0.${step}.${Math.floor(next() * 3)}`),
+          ),
+        );
+      }
+      const want = show(expected(source.desiredByService()));
+      await waitUntil(
+        `step ${step} converged`,
+        async () => show(await state(session, parents)) === want,
+      );
+    }
+    expect(syncer.status().lastError).toBeUndefined();
+  });
+
+  it("after the first pass, a change renders only the changed group's registrations", async () => {
+    const source = new GroupedSource();
+    for (let g = 0; g < 20; g++) {
+      source.set(
+        `g${g}`,
+        Array.from({ length: 5 }, (_, i) => reg(`/services/s${g}`, `i${i}`, `10.1.${g}.${i}`)),
+      );
+    }
+    const { session, registry, syncer } = await start(source);
+    let renders = 0;
+    const render = registry.render.bind(registry);
+    registry.render = (d, prev) => {
+      renders++;
+      return render(d, prev);
+    };
+    syncer.start();
+    cleanups.push(() => syncer.stop());
+    await waitUntil("all registered", () => syncer.status().owned === 100);
+    expect(renders).toBeGreaterThanOrEqual(100);
+
+    renders = 0;
+    source.set("g3", [reg("/services/s3", "i0", "10.9.9.9")]);
+    await waitUntil(
+      "g3 replaced",
+      async () => (await session.getChildren("/services/s3")).length === 1,
+    );
+    await waitUntil("owned settles", () => syncer.status().owned === 96);
+    expect(renders).toBe(1);
+    const { data } = await session.getData("/services/s3/i0");
+    expect(decodeCurator(data, "s3", "i0").address).toBe("10.9.9.9");
+  });
+});
