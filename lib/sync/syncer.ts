@@ -273,9 +273,7 @@ export class Syncer {
       }
       for (const d of now.get(key) ?? []) {
         parents.add(d.parent);
-        let keys = this.groupsByParent.get(d.parent);
-        if (!keys) this.groupsByParent.set(d.parent, (keys = new Set()));
-        keys.add(key);
+        this.linkParent(d.parent, key);
       }
     };
     for (const [key, regs] of now) if (before.get(key) !== regs) moved(key, before.get(key));
@@ -286,12 +284,14 @@ export class Syncer {
   private indexParents(groups: ReadonlyMap<string, readonly DesiredRegistration[]>): void {
     this.groupsByParent = new Map();
     for (const [key, regs] of groups) {
-      for (const d of regs) {
-        let keys = this.groupsByParent.get(d.parent);
-        if (!keys) this.groupsByParent.set(d.parent, (keys = new Set()));
-        keys.add(key);
-      }
+      for (const d of regs) this.linkParent(d.parent, key);
     }
+  }
+
+  private linkParent(parent: string, key: string): void {
+    const keys = this.groupsByParent.get(parent);
+    if (keys) keys.add(key);
+    else this.groupsByParent.set(parent, new Set([key]));
   }
 
   private recount(): void {

@@ -107,8 +107,8 @@ describe("Syncer: incremental passes", () => {
     const out = new Map<string, Map<string, string>>();
     for (const regs of groups.values()) {
       for (const r of regs) {
-        let byId = out.get(r.parent);
-        if (!byId) out.set(r.parent, (byId = new Map()));
+        const byId = out.get(r.parent) ?? new Map<string, string>();
+        out.set(r.parent, byId);
         byId.set(r.id, r.address);
       }
     }
