@@ -40,7 +40,11 @@ export interface SyncerOptions {
   readonly metrics?: Metrics;
   /** Log the plan, write nothing. */
   readonly dryRun?: boolean;
-  /** Full rescan of ZooKeeper this often, to repair drift (nodes deleted behind our back). */
+  /**
+   * Check for drift this often (default 60 s): list the children of every parent we write to
+   * and restore our nodes deleted behind our back. A full rescan (every node read) happens on a
+   * new session, a new writer term or a failed write.
+   */
   readonly resyncMs?: number;
   /** Delay before a pass after a change (default 2 ms); changes during a pass join the next one. */
   readonly debounceMs?: number;
@@ -73,6 +77,8 @@ export class Syncer {
   private readonly counts = new Map<string, number>();
   private scannedSession: string | undefined;
   private needScan = true;
+  /** The drift check is due: list our parents and replan those missing a node we wrote. */
+  private needCheck = false;
   private running = false;
   private stopped = true;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -104,7 +110,7 @@ export class Syncer {
     this.opts.session.on("state", this.onState);
     this.opts.gate?.on("change", this.onGate);
     this.resyncTimer = setInterval(() => {
-      this.needScan = true;
+      this.needCheck = true;
       this.trigger();
     }, this.opts.resyncMs ?? 60_000);
     this.trigger(0);
@@ -192,12 +198,15 @@ export class Syncer {
       this.recount();
       this.scannedSession = sessionId;
       this.needScan = false;
+      this.needCheck = false;
       this.planned = undefined;
     }
+    const drifted = this.needCheck && this.planned !== undefined ? await this.checkDrift() : [];
     const scope =
       this.planned === undefined || allowDeletes !== this.plannedAllowDeletes
         ? undefined
         : this.changedParents(this.planned, groups);
+    for (const parent of drifted) scope?.add(parent);
     if (scope === undefined) this.indexParents(groups);
     this.planned = groups;
     this.plannedAllowDeletes = allowDeletes;
@@ -255,6 +264,30 @@ export class Syncer {
     }
     this.applied = allowDeletes || this.applied;
     return false;
+  }
+
+  /** Forgets owned nodes that are gone from ZooKeeper; returns their parents, to replan. */
+  private async checkDrift(): Promise<string[]> {
+    this.needCheck = false;
+    const parents = new Set<string>();
+    for (const n of this.owned.values()) parents.add(n.parent);
+    const names = await this.opts.registry.childNames([...parents]);
+    const drifted = new Set<string>();
+    const touched = new Set<string>();
+    for (const [path, n] of this.owned) {
+      if (names.get(n.parent)?.has(path.slice(n.parent.length + 1))) continue;
+      this.owned.delete(path);
+      this.count(n, -1, touched);
+      drifted.add(n.parent);
+    }
+    this.publishCounts(touched);
+    if (drifted.size > 0) {
+      this.opts.logger.warn(
+        { parents: [...drifted].slice(0, 10), count: drifted.size },
+        "registrations deleted behind our back; restoring them",
+      );
+    }
+    return [...drifted];
   }
 
   /**

@@ -71,7 +71,7 @@ describe("Syncer: incremental passes", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function start(source: GroupedSource) {
+  async function start(source: GroupedSource, resyncMs?: number) {
     const session = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
     await session.start();
     cleanups.push(() => session.close());
@@ -83,7 +83,13 @@ describe("Syncer: incremental passes", () => {
       curatorPayload: "spring",
       logger: silentLogger(),
     });
-    const syncer = new Syncer({ source, registry, session, logger: silentLogger() });
+    const syncer = new Syncer({
+      source,
+      registry,
+      session,
+      logger: silentLogger(),
+      ...(resyncMs ? { resyncMs } : {}),
+    });
     return { session, registry, syncer };
   }
 
@@ -183,5 +189,41 @@ describe("Syncer: incremental passes", () => {
     expect(renders).toBe(1);
     const { data } = await session.getData("/services/s3/i0");
     expect(decodeCurator(data, "s3", "i0").address).toBe("10.9.9.9");
+  });
+
+  it("restores nodes deleted behind its back, listing parents instead of rereading every node", async () => {
+    const source = new GroupedSource();
+    for (let g = 0; g < 5; g++) {
+      source.set(
+        `g${g}`,
+        Array.from({ length: 4 }, (_, i) => reg(`/services/s${g}`, `i${i}`, `10.2.${g}.${i}`)),
+      );
+    }
+    const { session, syncer } = await start(source, 150);
+    let reads = 0;
+    const getData = session.getData.bind(session);
+    session.getData = (path) => {
+      reads++;
+      return getData(path);
+    };
+    syncer.start();
+    cleanups.push(() => syncer.stop());
+    await waitUntil("all registered", () => syncer.status().owned === 20);
+    const readsAfterScan = reads;
+
+    const other = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
+    await other.start();
+    cleanups.push(() => other.close());
+    await other.remove("/services/s2/i1", -1);
+    await other.remove("/services/s4/i3", -1);
+    await waitUntil("both restored", async () => {
+      const s2 = await other.getChildren("/services/s2");
+      const s4 = await other.getChildren("/services/s4");
+      return s2.includes("i1") && s4.includes("i3");
+    });
+    const { data } = await other.getData("/services/s2/i1");
+    expect(decodeCurator(data, "s2", "i1").address).toBe("10.2.2.1");
+    expect(syncer.status().owned).toBe(20);
+    expect(reads).toBe(readsAfterScan);
   });
 });
