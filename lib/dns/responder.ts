@@ -1,10 +1,15 @@
 /**
- * Query bytes in, reply bytes out, from memory: parse, look the question up in a per-snapshot
- * cache of encoded answers, else ask the pure answerer and encode once. Shared by the UDP
- * and TCP listeners; no I/O, no timers.
+ * Query bytes in, reply bytes out, from memory: parse, look the question up in a cache of
+ * encoded answers, else ask the pure answerer and encode once. Shared by the UDP and TCP
+ * listeners; no I/O, no timers.
+ *
+ * The registry changes many times a second, so positive answers outlive snapshots: each
+ * remembers the services it was read from and stays valid while those are the same objects
+ * (services are immutable and recompiled only when they change). Negative and apex answers
+ * carry the SOA serial, which moves with every snapshot: they live for one snapshot only.
  */
 import { RCODE } from "./records.js";
-import type { Snapshot } from "./snapshot.js";
+import type { ServiceNode, Snapshot } from "./snapshot.js";
 import {
   assembleReply,
   DROP,
@@ -17,7 +22,18 @@ import {
   type ParsedQuery,
   parseQuery,
 } from "./wire.js";
-import { answerLabels } from "./zone.js";
+import { answerLabels, type SnapshotView } from "./zone.js";
+
+/** A service lookup an answer depended on, and what it found. */
+type Dependency = readonly [name: string, found: ServiceNode | undefined];
+
+/** A positive answer and the lookups it came from. */
+interface DurableEntry {
+  readonly body: EncodedBody;
+  readonly dependencies: readonly Dependency[];
+  /** The last snapshot it was checked against. */
+  checkedFor: Snapshot;
+}
 
 /** Where answers come from; `undefined` means "not servable now" (SERVFAIL). */
 export interface SnapshotSource {
@@ -35,8 +51,8 @@ export interface ResponderOptions {
    */
   readonly maxUdpPayload?: number;
   /**
-   * Encoded NOERROR answers kept per snapshot before that cache is emptied (default 100,000);
-   * negative and error answers get a tenth of that in a cache of their own.
+   * Encoded positive answers kept before that cache is emptied (default 100,000); negative,
+   * apex and error answers get a tenth of that in a per-snapshot cache of their own.
    */
   readonly cacheEntries?: number;
 }
@@ -49,7 +65,7 @@ export class Responder {
   readonly maxUdpPayload: number;
   private readonly cacheEntries: number;
   private cacheFor: Snapshot | undefined;
-  private cache = new Map<string, EncodedBody>();
+  private cache = new Map<string, DurableEntry>();
   private negativeCache = new Map<string, EncodedBody>();
   private readonly negativeEntries: number;
   private rotation = 0;
@@ -96,21 +112,14 @@ export class Responder {
     const snapshot = this.source.current();
     if (snapshot !== this.cacheFor) {
       this.cacheFor = snapshot;
-      this.cache = new Map();
       this.negativeCache = new Map();
     }
     const key = this.questionKey(query, q);
-    let entry = this.cache.get(key) ?? this.negativeCache.get(key);
+    let entry = snapshot && (this.durable(key, snapshot) ?? this.negativeCache.get(key));
     if (entry === undefined) {
-      entry = this.compute(q, snapshot);
-      if (snapshot !== undefined) {
-        // Negative answers get their own, smaller cache: a flood of random names empties
-        // that one, never the hot positive set.
-        const cache = entry.rcode === RCODE.NOERROR ? this.cache : this.negativeCache;
-        const cap = cache === this.cache ? this.cacheEntries : this.negativeEntries;
-        if (cache.size >= cap) cache.clear();
-        cache.set(key, entry);
-      }
+      const dependencies: Dependency[] = [];
+      entry = this.compute(q, snapshot && recording(snapshot, dependencies));
+      if (snapshot !== undefined) this.remember(key, entry, dependencies, snapshot);
     }
     this.lastRcode = entry.rcode;
     if (entry.body.length === 0) {
@@ -118,6 +127,40 @@ export class Responder {
     }
     this.rotation = (this.rotation + 1) & 0x3fffffff;
     return assembleReply(query, q, entry, limit, payload, this.rotation);
+  }
+
+  /** The cached positive answer for `key` if the services it was read from are unchanged. */
+  private durable(key: string, snapshot: Snapshot): EncodedBody | undefined {
+    const hit = this.cache.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.checkedFor !== snapshot) {
+      for (const [name, found] of hit.dependencies) {
+        if (snapshot.services.get(name) !== found) {
+          this.cache.delete(key);
+          return undefined;
+        }
+      }
+      hit.checkedFor = snapshot;
+    }
+    return hit.body;
+  }
+
+  private remember(
+    key: string,
+    body: EncodedBody,
+    dependencies: readonly Dependency[],
+    snapshot: Snapshot,
+  ): void {
+    // Only answers with records, read from services, can outlive the snapshot: the rest
+    // (NXDOMAIN, NODATA, apex SOA/NS) carry the serial. A flood of random names empties the
+    // small negative cache, never the hot positive set.
+    if (body.rcode === RCODE.NOERROR && body.ancount > 0 && dependencies.length > 0) {
+      if (this.cache.size >= this.cacheEntries) this.cache.clear();
+      this.cache.set(key, { body, dependencies, checkedFor: snapshot });
+    } else {
+      if (this.negativeCache.size >= this.negativeEntries) this.negativeCache.clear();
+      this.negativeCache.set(key, body);
+    }
   }
 
   /** Lowercased question name + type + class, as a string usable as a Map key. */
@@ -133,7 +176,7 @@ export class Responder {
     return scratch.toString("latin1", 0, n);
   }
 
-  private compute(q: ParsedQuery, snapshot: Snapshot | undefined): EncodedBody {
+  private compute(q: ParsedQuery, snapshot: SnapshotView | undefined): EncodedBody {
     const scratch = this.keyScratch;
     const nameLength = q.qnameEnd - 12;
     const labels: string[] = [];
@@ -145,4 +188,19 @@ export class Responder {
     const response = answerLabels(labels, q.qtype, q.qclass, this.zone, snapshot);
     return encodeBody(Buffer.from(scratch.subarray(0, nameLength)), response);
   }
+}
+
+/** A view of `snapshot` that notes every service lookup (and its result) in `into`. */
+function recording(snapshot: Snapshot, into: Dependency[]): SnapshotView {
+  return {
+    zone: snapshot.zone,
+    emptyNonTerminals: snapshot.emptyNonTerminals,
+    services: {
+      get(name) {
+        const found = snapshot.services.get(name);
+        into.push([name, found]);
+        return found;
+      },
+    },
+  };
 }

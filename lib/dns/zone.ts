@@ -26,6 +26,16 @@ import {
 } from "./records.js";
 import type { ServiceNode, Snapshot } from "./snapshot.js";
 
+/**
+ * What the answerer reads of a snapshot: services are only ever looked up by name, so a caller
+ * can record the lookups an answer depended on (see the responder's cache).
+ */
+export interface SnapshotView {
+  readonly zone: Snapshot["zone"];
+  readonly emptyNonTerminals: Snapshot["emptyNonTerminals"];
+  readonly services: { get(name: string): ServiceNode | undefined };
+}
+
 export interface Question {
   /** As asked, any case, with or without the final dot. */
   readonly name: string;
@@ -78,7 +88,7 @@ export function answerLabels(
   qtype: number,
   qclass: number,
   zone: readonly string[],
-  snapshot: Snapshot | undefined,
+  snapshot: SnapshotView | undefined,
 ): DnsResponse {
   if ((qclass !== QCLASS_IN && qclass !== QCLASS_ANY) || !inZone(labels, zone)) return REFUSED;
   if (qtype === QTYPE.OPT) return FORMERR;

@@ -1,0 +1,74 @@
+/**
+ * The responder's cache keeps positive answers across snapshots while the services they were
+ * read from are unchanged. Every way an answer can go stale must still be seen at once.
+ */
+import packet from "dns-packet";
+import { describe, expect, it } from "vitest";
+import { Responder } from "../../lib/dns/responder.js";
+import { type Snapshot, SnapshotBuilder } from "../../lib/dns/snapshot.js";
+import type { Registration } from "../../lib/registration.js";
+import { SNAPSHOT_OPTIONS, ZONE_LABELS } from "./support.js";
+
+function reg(service: string, id: string, address: string): Registration {
+  return { service, id, address, port: 8080, ports: {}, metadata: {}, draining: false };
+}
+
+describe("Responder cache across snapshots", () => {
+  const builder = new SnapshotBuilder(SNAPSHOT_OPTIONS);
+  let current: Snapshot | undefined;
+  const responder = new Responder({ zone: ZONE_LABELS, source: { current: () => current } });
+  const set = (service: string, regs: Registration[]) =>
+    builder.setSource({ format: "curator", service }, regs);
+
+  function ask(name: string, type: "A" | "SOA" = "A"): string {
+    const query = packet.encode({
+      type: "query",
+      id: 7,
+      flags: 0,
+      questions: [{ type, name, class: "IN" }],
+    });
+    const reply = responder.respond(Buffer.from(query), "udp");
+    if (!reply) return "dropped";
+    const decoded = packet.decode(reply);
+    const rcode = (decoded.flags ?? 0) & 0xf;
+    if (rcode !== 0) return ["NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN"][rcode] ?? String(rcode);
+    return (decoded.answers ?? [])
+      .map((a) => {
+        const data = (a as { data: unknown }).data;
+        return type === "SOA" ? String((data as { serial: number }).serial) : String(data);
+      })
+      .sort()
+      .join(",");
+  }
+
+  it("serves fresh answers whenever a service they depend on changed, appeared or vanished", () => {
+    set("web.shop", [reg("web.shop", "web-1", "10.0.0.5")]);
+    set("api", [reg("api", "api-1", "10.1.0.1")]);
+    current = builder.build();
+    const serial1 = ask("zk.internal", "SOA");
+    expect(ask("web.shop.zk.internal")).toBe("10.0.0.5");
+    expect(ask("api.zk.internal")).toBe("10.1.0.1");
+    expect(ask("web-1.web.shop.zk.internal")).toBe("10.0.0.5");
+    expect(ask("new.web.shop.zk.internal")).toBe("NXDOMAIN");
+
+    // web.shop changes; a service named like web.shop's instance appears (and wins); so does
+    // the name that was NXDOMAIN. api is untouched.
+    set("web.shop", [reg("web.shop", "web-1", "10.0.0.9")]);
+    set("web-1.web.shop", [reg("web-1.web.shop", "x", "10.7.7.7")]);
+    set("new.web.shop", [reg("new.web.shop", "n", "10.8.8.8")]);
+    current = builder.build();
+    expect(ask("web.shop.zk.internal")).toBe("10.0.0.9");
+    expect(ask("api.zk.internal")).toBe("10.1.0.1");
+    expect(ask("web-1.web.shop.zk.internal")).toBe("10.7.7.7");
+    expect(ask("new.web.shop.zk.internal")).toBe("10.8.8.8");
+    expect(ask("zk.internal", "SOA")).not.toBe(serial1);
+
+    set("api", []);
+    current = builder.build();
+    expect(ask("api.zk.internal")).toBe("NXDOMAIN");
+    expect(ask("web.shop.zk.internal")).toBe("10.0.0.9");
+
+    current = undefined; // past serve-stale: nothing cached is served
+    expect(ask("web.shop.zk.internal")).toBe("SERVFAIL");
+  });
+});
