@@ -48,8 +48,16 @@ export function zoneFile(snapshot: Snapshot): string {
   return `$TTL 5\n${[...rrs.map(formatRecord), glue].join("\n")}\n`;
 }
 
-/** A deterministic query mix, one `name TYPE` per line (dnsperf's input format). */
-export function queryFile(services: number, instances: number, lines: number): string {
+/**
+ * A deterministic query mix, one `name TYPE` per line (dnsperf's input format). Instance
+ * queries name one of the first `instanceSlots` instances of a service (default all).
+ */
+export function queryFile(
+  services: number,
+  instances: number,
+  lines: number,
+  instanceSlots = instances,
+): string {
   let seed = 12345;
   const rand = (n: number) => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -58,7 +66,7 @@ export function queryFile(services: number, instances: number, lines: number): s
   const out: string[] = [];
   for (let k = 0; k < lines; k++) {
     const s = rand(services);
-    const i = rand(instances);
+    const i = rand(instanceSlots);
     const svc = `svc-${s}.bench.zk.internal`;
     const r = rand(100);
     if (r < 40) out.push(`${svc} A`);
