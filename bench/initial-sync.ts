@@ -1,0 +1,164 @@
+/**
+ * Initial sync from a cold start: the real built bridge (a child process) registers
+ * `services × endpoints` endpoints from the in-process fake API server into a real ZooKeeper.
+ * Measured from outside: time from spawn until every endpoint is registered (ZooKeeper's own
+ * `zk_ephemerals_count`, polled over 4lw `mntr`, which costs the bridge nothing), the ZooKeeper
+ * requests it took (`zk_packets_received` delta), its peak RSS (VmHWM) and CPU time.
+ *
+ * Reference in the same run, same ZooKeeper: a plain client connecting and writing the same
+ * service znodes and the same number of ephemerals, with the same bytes, in multi batches of
+ * 200, 4 in flight. Target (issue 6): the bridge within 2× of the reference time.
+ *
+ *   npx tsx bench/initial-sync.ts [--services 10000] [--endpoints 10] [--command sync|run]
+ *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR]
+ */
+import path from "node:path";
+import { choiceArg, numberArg, stringArg } from "./support/args.js";
+import { DEFAULT_BRIDGE_BIN, inSync, spawnBridge } from "./support/bridge.js";
+import { logSpan, readBridgeLog } from "./support/bridge-log.js";
+import { runBench } from "./support/cleanup.js";
+import { SimulatedCluster } from "./support/cluster.js";
+import { formatProfileSummary, latestProfile, summarizeProfile } from "./support/cpu-profile.js";
+import { cpuSecondsOf, MB, memoryOf } from "./support/proc.js";
+import { writeReference } from "./support/reference.js";
+import { scratchDir } from "./support/scratch.js";
+import { ratio } from "./support/stats.js";
+import { markdownTable } from "./support/table.js";
+import { waitFor } from "./support/wait.js";
+import { packetsReceived, waitForEphemerals } from "./support/zk4lw.js";
+import { startBenchZooKeeper } from "./support/zookeeper.js";
+
+const SERVICES = numberArg("services", 10_000);
+const PER_SERVICE = numberArg("endpoints", 10);
+const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
+const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
+const PROFILE_DIR = stringArg("cpu-prof");
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString("en-US");
+
+runBench(async () => {
+  const scratch = scratchDir("initial-sync");
+  console.error(`logs in ${scratch}`);
+  const zk = await startBenchZooKeeper();
+  const cluster = await SimulatedCluster.start(SERVICES, PER_SERVICE);
+  const total = cluster.total;
+
+  // Warm the ZooKeeper JVM up (JIT) with the same kind of work, untimed, so neither side
+  // pays for a cold server; then the reference: the raw ceiling for the same znodes.
+  const warm = Math.min(SERVICES, 1000);
+  await (
+    await writeReference(zk, warm, PER_SERVICE, { withParents: true, root: "/bench-warm" })
+  ).close();
+  const zkCpu0 = cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN;
+  const refPackets0 = await packetsReceived(zk.port);
+  const ref = await writeReference(zk, SERVICES, PER_SERVICE, { withParents: true });
+  const refRequests = (await packetsReceived(zk.port)) - refPackets0;
+  const zkCpuRef = (cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN) - zkCpu0;
+  await ref.close();
+  console.error(`reference: ${total} ephemerals in ${s(ref.ms)} s`);
+
+  const packets0 = await packetsReceived(zk.port);
+  const zkCpu1 = cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN;
+  const profDir = PROFILE_DIR ? path.join(PROFILE_DIR, "initial-sync") : undefined;
+  const bridge = await spawnBridge({
+    command: COMMAND,
+    bin: BIN,
+    zkConnect: zk.connect,
+    kubeconfig: cluster.kubeconfig,
+    logFile: path.join(scratch, "bridge.log"),
+    ...(profDir ? { cpuProfDir: profDir } : {}),
+  });
+  let firstAt: number | undefined;
+  let peakSampledRss = 0;
+  // The bridge also holds one ephemeral: its leader-election node.
+  const allAt = await waitForEphemerals(zk.port, (n) => n >= total + 1, {
+    timeoutMs: 1_800_000,
+    check: () => bridge.assertAlive(),
+    onSample: (n, at) => {
+      if (firstAt === undefined && n > 1) firstAt = at;
+      peakSampledRss = Math.max(peakSampledRss, memoryOf(bridge.pid)?.rss ?? 0);
+    },
+  });
+  const requests = (await packetsReceived(zk.port)) - packets0;
+  const zkCpuBridge = (cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN) - zkCpu1;
+  const bridgeCpu = cpuSecondsOf(bridge.pid) ?? Number.NaN;
+  const memory = memoryOf(bridge.pid);
+  const readyAt = await waitFor("the bridge in sync (/readyz)", () => inSync(bridge), {
+    timeoutMs: 600_000,
+    intervalMs: 50,
+  }).then(() => performance.now());
+  const ms = allAt - bridge.spawnedAt;
+  await bridge.stop();
+  const log = readBridgeLog(bridge.logFile);
+  const epoch = (perf: number) => bridge.spawnedAtEpoch + (perf - bridge.spawnedAt);
+  const changes = logSpan(log, "registry change");
+  const stages: Array<[string, number | undefined]> = [
+    ["process up: first log line", log[0]?.time],
+    ["ZooKeeper session established", logSpan(log, "ZooKeeper session established")?.first],
+    ["Kubernetes caches synced (full list)", logSpan(log, "Kubernetes caches synced")?.first],
+    ["became leader", logSpan(log, "became leader")?.first],
+    ["plan made: first change logged", changes?.first],
+    ["last change logged", changes?.last],
+    ["first registration in ZooKeeper", firstAt === undefined ? undefined : epoch(firstAt)],
+    ["all registered in ZooKeeper", epoch(allAt)],
+    ["/readyz 200, in sync", epoch(readyAt)],
+  ];
+
+  console.log(
+    `\n## Initial sync: ${total.toLocaleString("en-US")} endpoints (${SERVICES.toLocaleString("en-US")} Services × ${PER_SERVICE}), cold start, \`${COMMAND}\`\n`,
+  );
+  console.log(
+    markdownTable([
+      [
+        "what",
+        "time to all registered (s)",
+        "endpoints/s",
+        "ZooKeeper requests",
+        "client CPU (s)",
+        "ZooKeeper CPU (s)",
+        "client peak RSS (MB)",
+      ],
+      [
+        "plain client: parents + ephemerals, multi 200 × 4 in flight (reference)",
+        s(ref.ms),
+        perSecond(total, ref.ms),
+        refRequests.toLocaleString("en-US"),
+        "–",
+        zkCpuRef.toFixed(1),
+        "–",
+      ],
+      [
+        `kube-zk-bridge ${COMMAND}, spawn → all registered`,
+        s(ms),
+        perSecond(total, ms),
+        requests.toLocaleString("en-US"),
+        bridgeCpu.toFixed(1),
+        zkCpuBridge.toFixed(1),
+        memory ? MB(memory.peakRss) : "–",
+      ],
+    ]),
+  );
+  console.log(
+    `\nbridge / reference time: ${ratio(ms, ref.ms)} (target ≤ 2×)\n\nBridge stages (from its own log lines and ZooKeeper's counters):\n\n${markdownTable(
+      [
+        ["stage", "s after spawn"],
+        ...stages.map(([name, at]) => [
+          name,
+          at === undefined ? "–" : s(at - bridge.spawnedAtEpoch),
+        ]),
+      ],
+    )}` +
+      `\n\nbridge RSS: peak ${memory ? MB(memory.peakRss) : "–"} MB (VmHWM), ${MB(memory?.rss ?? 0)} MB when all registered` +
+      `\nreference time includes its connect; the bridge's includes Node start-up, the list from the API server and every stage before its first write.`,
+  );
+
+  if (profDir) {
+    const file = latestProfile(profDir);
+    if (file) {
+      console.log(
+        `\n### Bridge CPU profile, whole run (${file})\n\n${formatProfileSummary(summarizeProfile(file), { top: 25, perUnit: { count: total, name: "endpoint" } })}`,
+      );
+    }
+  }
+});

@@ -1,0 +1,285 @@
+/**
+ * Recovery at scale, with `services × endpoints` registered by the real built bridge (a child
+ * process) in a real ZooKeeper:
+ *
+ *  (a) session expiry: the bridge is frozen with SIGSTOP (a long GC pause or VM freeze, as
+ *      ZooKeeper sees it) until ZooKeeper expires its session and drops every ephemeral
+ *      (`zk_ephemerals_count` falls, watched over 4lw `mntr` every 5 ms), then SIGCONT at once.
+ *      Measured: from the expiry to all endpoints registered again, and to /readyz in sync.
+ *      SIGSTOP rather than a black-holing TCP proxy: the expiry then happens at a known moment
+ *      on the server, and what is timed is only the bridge's recovery, not its dead-link detection.
+ *  (b) ZooKeeper restart: the server is killed and started again on the same port and data
+ *      directory (sessions and their ephemerals survive a restart if the client comes back
+ *      within its session timeout). Measured: from ZooKeeper serving again (first `mntr` that
+ *      answers) to all endpoints present and the bridge in sync (/readyz 200, nothing stale).
+ *
+ * References, same ZooKeeper, same run (the raw ceiling a plain node-zookeeper-client reaches):
+ *  (a) a new session writing the same number of ephemerals, same bytes, under existing parents
+ *      in multi batches of 200, 4 in flight (connect included);
+ *  (b) that client, holding them, through the same restart: serving → its session resumed, its
+ *      connection dropped at the moment the server serves (see dropConnection) so it resumes
+ *      at once.
+ * Target (issue 6): each within 2× of its reference.
+ *
+ *   npx tsx bench/recovery.ts [--services 10000] [--endpoints 10] [--session-timeout 10]
+ *        [--zk-down-ms 2000] [--command sync|run] [--bridge FILE] [--cpu-prof DIR]
+ */
+import path from "node:path";
+import { choiceArg, numberArg, stringArg } from "./support/args.js";
+import { type BridgeProcess, DEFAULT_BRIDGE_BIN, inSync, spawnBridge } from "./support/bridge.js";
+import { logSpan, readBridgeLog } from "./support/bridge-log.js";
+import { runBench } from "./support/cleanup.js";
+import { SimulatedCluster } from "./support/cluster.js";
+import {
+  formatProfileSummary,
+  latestProfile,
+  monotonicUs,
+  summarizeProfile,
+} from "./support/cpu-profile.js";
+import { cpuSecondsOf, MB, memoryOf } from "./support/proc.js";
+import { writeReference } from "./support/reference.js";
+import { scratchDir } from "./support/scratch.js";
+import { ratio } from "./support/stats.js";
+import { markdownTable } from "./support/table.js";
+import { sleep, waitFor } from "./support/wait.js";
+import { dropConnection } from "./support/zk-client.js";
+import { ephemeralsCount, packetsReceived, waitForEphemerals } from "./support/zk4lw.js";
+import { startBenchZooKeeper } from "./support/zookeeper.js";
+
+const SERVICES = numberArg("services", 10_000);
+const PER_SERVICE = numberArg("endpoints", 10);
+const SESSION_TIMEOUT_S = numberArg("session-timeout", 10);
+const ZK_DOWN_MS = numberArg("zk-down-ms", 2000);
+const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
+const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
+const PROFILE_DIR = stringArg("cpu-prof");
+
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+interface Phase {
+  readonly ms: number;
+  readonly syncedMs: number;
+  readonly requests: number;
+  readonly cpuS: number;
+}
+
+runBench(async () => {
+  const scratch = scratchDir("recovery");
+  console.error(`logs in ${scratch}`);
+  const zk = await startBenchZooKeeper();
+  const cluster = await SimulatedCluster.start(SERVICES, PER_SERVICE);
+  const total = cluster.total;
+
+  // Warm-up (JIT), and the reference's parents, untimed.
+  await (await writeReference(zk, SERVICES, PER_SERVICE, { withParents: true })).close();
+
+  // Reference (a): a fresh session re-writing everything under existing parents.
+  const refPackets = await packetsReceived(zk.port);
+  const ref = await writeReference(zk, SERVICES, PER_SERVICE, { withParents: false });
+  const refARequests = (await packetsReceived(zk.port)) - refPackets;
+  console.error(`reference (a): ${total} ephemerals in ${s(ref.ms)} s`);
+
+  // Reference (b): the same client, holding them, through a ZooKeeper restart.
+  const resumed = new Promise<number>((resolve) =>
+    ref.client.once("disconnected", () =>
+      ref.client.once("connected", () => resolve(performance.now())),
+    ),
+  );
+  let refResumed = false;
+  void resumed.then(() => {
+    refResumed = true;
+  });
+  const refServing = await zk.restart(ZK_DOWN_MS);
+  // The best a plain client can do: reconnect the moment the server serves (a connection it
+  // opened during start-up would never get its handshake answered).
+  if (!refResumed) dropConnection(ref.client);
+  const refResumedAt = await Promise.race([
+    resumed,
+    sleep(120_000).then(() => {
+      throw new Error("the reference client did not resume its session within 120 s");
+    }),
+  ]);
+  const refPresentAt = await waitForEphemerals(zk.port, (n) => n >= total, { timeoutMs: 60_000 });
+  const refB = Math.max(refResumedAt, refPresentAt) - refServing;
+  console.error(`reference (b): session resumed ${s(refB)} s after ZooKeeper served again`);
+  await ref.close();
+
+  const profDir = PROFILE_DIR ? path.join(PROFILE_DIR, "recovery") : undefined;
+  const bridge = await spawnBridge({
+    command: COMMAND,
+    bin: BIN,
+    zkConnect: zk.connect,
+    kubeconfig: cluster.kubeconfig,
+    logFile: path.join(scratch, "bridge.log"),
+    extraArgs: ["--zk-session-timeout", `${SESSION_TIMEOUT_S}s`],
+    ...(profDir ? { cpuProfDir: profDir } : {}),
+  });
+  const registered = (n: number) => n >= total + 1; // + its leader-election node
+  const alive = () => bridge.assertAlive();
+  await waitForEphemerals(zk.port, registered, { timeoutMs: 1_800_000, check: alive });
+  await waitFor("the bridge in sync", () => inSync(bridge), { timeoutMs: 600_000 });
+  console.error(`bridge registered ${total} endpoints; freezing it for the session to expire`);
+
+  // (a) Session expiry.
+  const aPackets = await packetsReceived(zk.port);
+  const aCpu = cpuSecondsOf(bridge.pid) ?? 0;
+  bridge.signal("SIGSTOP");
+  const expiredAt = await waitForEphemerals(zk.port, (n) => n < total + 1, {
+    timeoutMs: SESSION_TIMEOUT_S * 3000 + 10_000,
+    intervalMs: 5,
+  });
+  bridge.signal("SIGCONT");
+  const contAt = performance.now();
+  const aFromUs = monotonicUs();
+  const leftAfterExpiry = await ephemeralsCount(zk.port);
+  const aBackAt = await waitForEphemerals(zk.port, registered, {
+    timeoutMs: 1_800_000,
+    check: alive,
+  });
+  const aSyncedAt = await syncedAt(bridge);
+  const aToUs = monotonicUs();
+  const a: Phase = {
+    ms: aBackAt - expiredAt,
+    syncedMs: aSyncedAt - expiredAt,
+    requests: (await packetsReceived(zk.port)) - aPackets,
+    cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - aCpu,
+  };
+  console.error(`(a) all back ${s(a.ms)} s after the expiry`);
+
+  // (b) ZooKeeper restart.
+  const bCpu = cpuSecondsOf(bridge.pid) ?? 0;
+  const bKillAt = performance.now();
+  const servingAt = await zk.restart(ZK_DOWN_MS);
+  const bFromUs = monotonicUs();
+  const bPackets = await packetsReceived(zk.port); // counters restart with the server
+  const bPresentAt = await waitForEphemerals(zk.port, registered, {
+    timeoutMs: 1_800_000,
+    check: alive,
+  });
+  const bSyncedAt = await syncedAt(bridge);
+  const bToUs = monotonicUs();
+  const b: Phase = {
+    ms: bPresentAt - servingAt,
+    syncedMs: bSyncedAt - servingAt,
+    requests: (await packetsReceived(zk.port)) - bPackets,
+    cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - bCpu,
+  };
+  const memory = memoryOf(bridge.pid);
+  await bridge.stop();
+
+  const log = readBridgeLog(bridge.logFile);
+  const epoch = (perf: number) => bridge.spawnedAtEpoch + (perf - bridge.spawnedAt);
+  const sinceCont = epoch(contAt);
+  const at = (v: number | undefined) => (v === undefined ? "–" : s(v - epoch(expiredAt)));
+  const changes = logSpan(log, "registry change", sinceCont);
+
+  console.log(
+    `\n## Recovery: ${total.toLocaleString("en-US")} endpoints (${SERVICES.toLocaleString("en-US")} Services × ${PER_SERVICE}), \`${COMMAND}\`, --zk-session-timeout ${SESSION_TIMEOUT_S}s\n`,
+  );
+  console.log(
+    markdownTable([
+      [
+        "event",
+        "bridge: all registered (s)",
+        "bridge: /readyz in sync (s)",
+        "reference (s)",
+        "bridge ÷ reference",
+        "bridge ZooKeeper requests",
+        "bridge CPU (s)",
+      ],
+      [
+        "(a) session expired (SIGSTOP past the timeout, SIGCONT at expiry)",
+        s(a.ms),
+        s(a.syncedMs),
+        s(ref.ms),
+        ratio(a.ms, ref.ms),
+        a.requests.toLocaleString("en-US"),
+        a.cpuS.toFixed(1),
+      ],
+      [
+        `(b) ZooKeeper restarted (down ${ZK_DOWN_MS} ms, same data), from serving`,
+        s(b.ms),
+        s(b.syncedMs),
+        s(refB),
+        ratio(b.syncedMs, refB),
+        b.requests.toLocaleString("en-US"),
+        b.cpuS.toFixed(1),
+      ],
+    ]),
+  );
+  console.log(
+    "\nreference (a): new session + the same ephemerals, same bytes, multi 200 × 4 in flight, parents existing (ZooKeeper requests: " +
+      `${refARequests}); reference (b): a plain client holding them, from ZooKeeper serving to its session resumed.` +
+      `\n(b)'s ratio compares the bridge's /readyz-in-sync time. Ephemerals left right after the expiry: ${leftAfterExpiry}.` +
+      `\nbridge peak RSS ${memory ? MB(memory.peakRss) : "–"} MB.`,
+  );
+  console.log(
+    `\n(a) stages after the expiry (bridge log + ZooKeeper counters):\n\n${markdownTable([
+      ["stage", "s after expiry"],
+      ["SIGCONT sent", at(epoch(contAt))],
+      ["client rebuilt", at(logSpan(log, "rebuilding ZooKeeper client", sinceCont)?.first)],
+      ["new session", at(logSpan(log, "ZooKeeper session established", sinceCont)?.first)],
+      ["became leader", at(logSpan(log, "became leader", sinceCont)?.first)],
+      ["plan made: first change logged", at(changes?.first)],
+      ["last change logged", at(changes?.last)],
+      ["all registered in ZooKeeper", at(epoch(aBackAt))],
+      ["/readyz in sync", at(epoch(aSyncedAt))],
+    ])}`,
+  );
+
+  const sinceKill = epoch(bKillAt);
+  const atB = (v: number | undefined) => (v === undefined ? "–" : s(v - epoch(servingAt)));
+  console.log(
+    `\n(b) stages around the restart, relative to ZooKeeper serving again (bridge log + ZooKeeper counters):\n\n${markdownTable(
+      [
+        ["stage", "s after serving"],
+        ["ZooKeeper killed", atB(sinceKill)],
+        [
+          "bridge lost leadership (disconnected)",
+          atB(logSpan(log, "no longer leader", sinceKill)?.first),
+        ],
+        [
+          "bridge dropped a connection whose handshake hung",
+          atB(
+            logSpan(
+              log,
+              "ZooKeeper accepted the connection but never answered the handshake; reconnecting",
+              sinceKill,
+            )?.first,
+          ),
+        ],
+        ["ZooKeeper serving", atB(epoch(servingAt))],
+        ["all present in ZooKeeper", atB(epoch(bPresentAt))],
+        ["bridge leader again", atB(logSpan(log, "became leader", sinceKill)?.first)],
+        ["/readyz in sync", atB(epoch(bSyncedAt))],
+      ],
+    )}`,
+  );
+
+  if (profDir) {
+    const file = latestProfile(profDir);
+    if (file) {
+      const windows = [
+        ["(a) only: SIGCONT → in sync", aFromUs, aToUs],
+        ["(b) only: ZooKeeper serving → in sync", bFromUs, bToUs],
+      ] as const;
+      for (const [name, fromUs, toUs] of windows) {
+        console.log(
+          `\n### Bridge CPU profile, ${name} (${file})\n\n${formatProfileSummary(
+            summarizeProfile(file, { fromUs, toUs }),
+            { top: 20, perUnit: { count: total, name: "endpoint" } },
+          )}`,
+        );
+      }
+    }
+  }
+});
+
+/** performance.now() once the bridge reports itself ready and in sync. */
+async function syncedAt(bridge: BridgeProcess): Promise<number> {
+  await waitFor("the bridge in sync (/readyz)", () => inSync(bridge), {
+    timeoutMs: 600_000,
+    intervalMs: 20,
+  });
+  return performance.now();
+}
