@@ -11,7 +11,10 @@ import { freePort } from "../../test/support/zookeeper.js";
 import { pinned, SERVER_CPU, type Server, stopChild } from "./perf.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const BRIDGE_BIN = path.join(root, "dist/cmd/kube-zk-bridge.js");
+/** The built entry point; `KZB_BENCH_BIN` points the benchmarks at another build (an A/B candidate). */
+export const BRIDGE_BIN = process.env.KZB_BENCH_BIN
+  ? path.resolve(process.env.KZB_BENCH_BIN)
+  : path.join(root, "dist/cmd/kube-zk-bridge.js");
 
 export interface BridgeProcess extends Server {
   readonly httpPort: number;
@@ -54,7 +57,7 @@ function staleBuild(): string[] {
 
 export async function startBridgeProcess(opts: BridgeOptions): Promise<BridgeProcess> {
   if (!existsSync(BRIDGE_BIN)) throw new Error(`${BRIDGE_BIN} missing: run npm run build`);
-  const stale = staleBuild();
+  const stale = process.env.KZB_BENCH_BIN ? [] : staleBuild();
   if (stale.length > 0) {
     process.stderr.write(
       `warning: dist/ is older than ${stale.slice(0, 3).join(", ")}${stale.length > 3 ? ` and ${stale.length - 3} more` : ""}: run npm run build\n`,
