@@ -29,8 +29,12 @@ export interface ReflectorOptions<S> {
   readonly labelSelector?: string;
   /** Raw API object → slim object; throws MalformedObjectError for objects to skip. */
   readonly slim: (raw: unknown) => S;
-  /** Called synchronously after the cache or `synced` changed. */
-  readonly onChange: () => void;
+  /**
+   * Called synchronously after the cache or `synced` changed, with the objects that changed
+   * (old and new versions; none when only `synced` moved), or "relisted" after a list
+   * replaced the whole cache.
+   */
+  readonly onChange: (changed: readonly S[] | "relisted") => void;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   /** A request silent this long is failed and the loop restarts. */
@@ -108,6 +112,11 @@ export class Reflector<S> {
   }
 
   /** The slim objects now in the cache. */
+  /** The cached object with this key (`namespace/name`, or `name` if not namespaced). */
+  get(key: string): S | undefined {
+    return this.#items.get(key)?.slim;
+  }
+
   *items(): IterableIterator<S> {
     for (const e of this.#items.values()) yield e.slim;
   }
@@ -174,7 +183,7 @@ export class Reflector<S> {
         );
         if (this.#synced) {
           this.#synced = false;
-          this.#o.onChange();
+          this.#o.onChange([]);
         }
         await sleep(delay, signal);
       }
@@ -210,7 +219,7 @@ export class Reflector<S> {
         this.#synced = true;
         this.#lists++;
         this.#log.debug({ items: fresh.size, resourceVersion }, "listed");
-        this.#o.onChange();
+        this.#o.onChange("relisted");
         return;
       } catch (err) {
         // An expired continue token: start the list over, a few times.
@@ -235,16 +244,16 @@ export class Reflector<S> {
       if (ev.type === "DELETED") {
         if (before) {
           this.#items.delete(key);
-          this.#o.onChange();
+          this.#o.onChange([before.slim]);
         }
       } else {
         const after = this.#entry(ev.object);
         if (!after) {
           // Malformed now: forget what we had rather than keep a stale version.
-          if (before && this.#items.delete(key)) this.#o.onChange();
+          if (before && this.#items.delete(key)) this.#o.onChange([before.slim]);
         } else if (!before || before.print !== after.entry.print) {
           this.#items.set(key, after.entry);
-          this.#o.onChange();
+          this.#o.onChange(before ? [before.slim, after.entry.slim] : [after.entry.slim]);
         }
       }
     }

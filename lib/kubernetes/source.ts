@@ -9,14 +9,8 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { type DesiredRegistration, type Format, registrationKey } from "../registration.js";
 import { KubeApi } from "./api.js";
-import {
-  type DesiredOptions,
-  type DesiredResult,
-  type MappingWarning,
-  serviceRegistrations,
-  templateProblem,
-  usesNodes,
-} from "./desired.js";
+import { type DesiredOptions, templateProblem, usesNodes } from "./desired.js";
+import { type DesiredGeneration, DesiredState } from "./desired-state.js";
 import {
   endpointCount,
   type SlimEndpoints,
@@ -29,16 +23,7 @@ import {
 } from "./objects.js";
 import { Reflector } from "./reflector.js";
 
-/** One Service's last mapping and the inputs it came from (compared by identity). */
-interface ServiceMemo {
-  readonly svc: SlimService;
-  readonly endpoints: readonly SlimEndpoints[];
-  /** The Nodes version used, or -1 when the Service does not use node addresses. */
-  readonly nodesVersion: number;
-  readonly result: DesiredResult;
-}
-
-const NO_NODES: ReadonlyMap<string, SlimNode> = new Map();
+type AnyReflector = Reflector<SlimService> | Reflector<SlimEndpoints> | Reflector<SlimNode>;
 
 export type EndpointsApi = "endpointslices" | "endpoints";
 
@@ -101,15 +86,9 @@ export class KubernetesSource {
   #timer: NodeJS.Timeout | undefined;
   #state: "new" | "running" | "stopped" = "new";
   #initialSyncDone = false;
-  /** Bumped on every cache change; `desiredByService()` recomputes only when it moved. */
-  #version = 0;
-  /** Bumped when the Nodes change: remaps only Services that use node addresses. */
-  #nodesVersion = 0;
-  #groups:
-    | { version: number; value: ReadonlyMap<string, readonly DesiredRegistration[]> }
-    | undefined;
-  #serviceMemo = new Map<string, ServiceMemo>();
-  #nodesByName: { version: number; value: ReadonlyMap<string, SlimNode> } | undefined;
+  readonly #desired: DesiredState;
+  /** Whether warnings were logged for every Service since the caches last synced. */
+  #warningsLogged = false;
   /** Warnings already logged, per Service, so each is logged once while it holds. */
   #warned = new Map<string, Set<string>>();
 
@@ -132,6 +111,13 @@ export class KubernetesSource {
     };
     this.#log = options.logger.child({ component: "kubernetes" });
     this.#api = new KubeApi(options.kubeConfig);
+    this.#desired = new DesiredState(this.#mapping, {
+      services: () => this.#items(this.#services),
+      service: (key) => this.#lookup(this.#services, key),
+      endpoints: () => this.#items(this.#endpoints),
+      endpointsObject: (key) => this.#lookup(this.#endpoints, key),
+      nodes: () => this.#nodes?.items() ?? [],
+    });
   }
 
   /**
@@ -152,12 +138,16 @@ export class KubernetesSource {
     if (this.#state !== "new") return;
     this.#state = "running";
     const slices = (this.#o.endpointsApi ?? "endpointslices") === "endpointslices";
+    const endpointsChanged = (changed: readonly SlimEndpoints[] | "relisted") => {
+      this.#desired.endpointsChanged(changed);
+      this.#changed();
+    };
     // Deduplicated: two informers on one namespace would list every Service twice.
     for (const ns of this.#o.namespaces === "all" ? [""] : new Set(this.#o.namespaces)) {
       const within = ns ? `/namespaces/${encodeURIComponent(ns)}` : "";
       this.#services.push(
-        this.#reflector("services", ns, `/api/v1${within}/services`, slimService, () =>
-          this.#servicesChanged(),
+        this.#reflector("services", ns, `/api/v1${within}/services`, slimService, (changed) =>
+          this.#servicesChanged(changed),
         ),
       );
       this.#endpoints.push(
@@ -167,11 +157,15 @@ export class KubernetesSource {
               ns,
               `/apis/discovery.k8s.io/v1${within}/endpointslices`,
               slimEndpointSlice,
-              () => this.#changed(),
+              endpointsChanged,
               "kubernetes.io/service-name",
             )
-          : this.#reflector("endpoints", ns, `/api/v1${within}/endpoints`, slimEndpoints, () =>
-              this.#changed(),
+          : this.#reflector(
+              "endpoints",
+              ns,
+              `/api/v1${within}/endpoints`,
+              slimEndpoints,
+              endpointsChanged,
             ),
       );
     }
@@ -200,65 +194,25 @@ export class KubernetesSource {
    */
   desired(): DesiredRegistration[] {
     const all: DesiredRegistration[] = [];
-    for (const regs of this.desiredByService().values()) all.push(...regs);
+    for (const regs of this.desiredGeneration().groups.values()) all.push(...regs);
     const keyed = all.map((r) => [registrationKey(r), r] as const);
     keyed.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return keyed.map(([, r]) => r);
   }
 
   /**
-   * The desired state grouped by Service (`namespace/name`). Each Service is remapped only when
-   * its Service object, its EndpointSlices or (for node addresses) the Nodes changed; an
-   * unchanged Service keeps the very same array, so consumers can diff by identity.
+   * The desired state now, per Service, as a generation that knows which Services changed
+   * since the one before it. The same object until something changes.
    */
-  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
-    if (this.#groups?.version === this.#version) return this.#groups.value;
-    const version = this.#version;
-    const endpointsByService = new Map<string, SlimEndpoints[]>();
-    for (const e of this.#items(this.#endpoints)) {
-      const key = `${e.namespace}/${e.service}`;
-      const group = endpointsByService.get(key);
-      if (group) group.push(e);
-      else endpointsByService.set(key, [e]);
-    }
-    const groups = new Map<string, readonly DesiredRegistration[]>();
-    const memo = new Map<string, ServiceMemo>();
-    const warnings: MappingWarning[] = [];
-    for (const svc of this.#items(this.#services)) {
-      const key = `${svc.namespace}/${svc.name}`;
-      const endpoints = endpointsByService.get(key) ?? [];
-      const nodesVersion = usesNodes(svc) ? this.#nodesVersion : -1;
-      let m = this.#serviceMemo.get(key);
-      if (
-        !m ||
-        m.svc !== svc ||
-        m.nodesVersion !== nodesVersion ||
-        m.endpoints.length !== endpoints.length ||
-        m.endpoints.some((e, i) => e !== endpoints[i])
-      ) {
-        const result = serviceRegistrations(svc, endpoints, this.#nodeMap(), this.#mapping);
-        m = { svc, endpoints, nodesVersion, result };
-      }
-      memo.set(key, m);
-      groups.set(key, m.result.registrations);
-      warnings.push(...m.result.warnings);
-    }
-    this.#serviceMemo = memo;
+  desiredGeneration(): DesiredGeneration {
+    const generation = this.#desired.current();
     // Warnings from half-filled caches (e.g. nodes not listed yet) would mislead.
-    if (this.synced()) this.#logWarnings(warnings);
-    this.#groups = { version, value: groups };
-    return groups;
-  }
-
-  /** Nodes by name, rebuilt only after the Nodes changed. */
-  #nodeMap(): ReadonlyMap<string, SlimNode> {
-    if (this.#nodes === undefined) return NO_NODES;
-    if (this.#nodesByName?.version !== this.#nodesVersion) {
-      const byName = new Map<string, SlimNode>();
-      for (const n of this.#nodes.items()) byName.set(n.name, n);
-      this.#nodesByName = { version: this.#nodesVersion, value: byName };
-    }
-    return this.#nodesByName.value;
+    if (!this.synced()) this.#warningsLogged = false;
+    else if (!this.#warningsLogged || generation.changed === undefined) {
+      this.#warningsLogged = true;
+      this.#logWarnings(undefined);
+    } else this.#logWarnings(generation.changed);
+    return generation;
   }
 
   /**
@@ -304,7 +258,7 @@ export class KubernetesSource {
     namespace: string,
     path: string,
     slim: (raw: unknown) => S,
-    onChange: () => void,
+    onChange: (changed: readonly S[] | "relisted") => void,
     labelSelector?: string,
   ): Reflector<S> {
     return new Reflector<S>({
@@ -324,8 +278,8 @@ export class KubernetesSource {
     });
   }
 
-  #all(): Reflector<unknown>[] {
-    const all: Reflector<unknown>[] = [...this.#services, ...this.#endpoints];
+  #all(): AnyReflector[] {
+    const all: AnyReflector[] = [...this.#services, ...this.#endpoints];
     if (this.#nodes) all.push(this.#nodes);
     return all;
   }
@@ -334,7 +288,8 @@ export class KubernetesSource {
     for (const r of reflectors) yield* r.items();
   }
 
-  #servicesChanged(): void {
+  #servicesChanged(changed: readonly SlimService[] | "relisted"): void {
+    this.#desired.servicesChanged(changed);
     // Nodes are watched only once some Service wants node addresses (least privilege, less churn).
     if (!this.#nodes && this.#state === "running") {
       for (const s of this.#items(this.#services)) {
@@ -344,7 +299,7 @@ export class KubernetesSource {
             "a Service uses node addresses; watching Nodes",
           );
           this.#nodes = this.#reflector("nodes", "", "/api/v1/nodes", slimNode, () => {
-            this.#nodesVersion++;
+            this.#desired.nodesChanged();
             this.#changed();
           });
           this.#nodes.start();
@@ -356,7 +311,6 @@ export class KubernetesSource {
   }
 
   #changed(): void {
-    this.#version++;
     if (this.#state !== "running") return;
     if (!this.#initialSyncDone && this.synced()) {
       this.#initialSyncDone = true;
@@ -377,15 +331,28 @@ export class KubernetesSource {
     }, this.#o.coalesceMs ?? 5);
   }
 
-  #logWarnings(warnings: readonly { namespace: string; service: string; message: string }[]): void {
-    const now = new Map<string, Set<string>>();
-    for (const w of warnings) {
-      const key = `${w.namespace}/${w.service}`;
-      const set = now.get(key) ?? new Set<string>();
-      now.set(key, set);
-      set.add(w.message);
-      if (!this.#warned.get(key)?.has(w.message)) this.#log.warn({ service: key }, w.message);
+  /** Logs each Service's warnings once while they hold: of `keys`, or of every Service. */
+  #logWarnings(keys: ReadonlySet<string> | undefined): void {
+    const all = this.#desired.warnings();
+    if (keys === undefined) {
+      for (const key of this.#warned.keys()) if (!all.has(key)) this.#warned.delete(key);
     }
-    this.#warned = now;
+    for (const key of keys ?? all.keys()) {
+      const now = new Set((all.get(key) ?? []).map((w) => w.message));
+      const before = this.#warned.get(key);
+      for (const message of now)
+        if (!before?.has(message)) this.#log.warn({ service: key }, message);
+      if (now.size > 0) this.#warned.set(key, now);
+      else this.#warned.delete(key);
+    }
+  }
+
+  /** The object with `key` in whichever of the reflectors holds it. */
+  #lookup<S>(reflectors: Reflector<S>[], key: string): S | undefined {
+    for (const r of reflectors) {
+      const found = r.get(key);
+      if (found) return found;
+    }
+    return undefined;
   }
 }

@@ -12,20 +12,22 @@
  */
 
 import { Backoff } from "../backoff.js";
+import type { DesiredGeneration } from "../kubernetes/desired-state.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { DesiredRegistration } from "../registration.js";
 import type { ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
+import { OwnedNodes } from "./owned.js";
 import { type Change, type OwnedNode, plan } from "./plan.js";
 
 /** What the syncer needs of the Kubernetes side. */
 export interface DesiredSource {
   /**
-   * The whole desired state now, in groups (per Service): a group whose registrations did not
-   * change since the last call must be the very same array, as the syncer diffs by identity.
+   * The whole desired state now, in groups (per Service), with which groups changed since the
+   * generation before (when known): the syncer replans only those.
    */
-  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]>;
+  desiredGeneration(): DesiredGeneration;
   /** True once every informer has listed since its last (re)start. */
   synced(): boolean;
   /** Called, coalesced, whenever desired() may have changed. */
@@ -67,9 +69,9 @@ export interface SyncStatus {
 }
 
 export class Syncer {
-  private owned = new Map<string, OwnedNode>();
-  /** The groups as of the last pass that planned them, or undefined: plan everything next. */
-  private planned: ReadonlyMap<string, readonly DesiredRegistration[]> | undefined;
+  private owned = new OwnedNodes();
+  /** The generation the last pass planned, or undefined: plan everything next. */
+  private planned: DesiredGeneration | undefined;
   private plannedAllowDeletes = false;
   /** Which groups want registrations under each parent, for `planned`. */
   private groupsByParent = new Map<string, Set<string>>();
@@ -186,7 +188,8 @@ export class Syncer {
   /** One pass; true if another pass is needed at once. */
   private async reconcile(): Promise<boolean> {
     const { registry, session, source, logger } = this.opts;
-    const groups = source.desiredByService();
+    const generation = source.desiredGeneration();
+    const groups = generation.groups;
     const allowDeletes = source.synced();
     if (this.needScan || this.scannedSession !== session.sessionId) {
       const sessionId = this.opts.dryRun ? session.sessionId : await registry.claimSession();
@@ -194,7 +197,7 @@ export class Syncer {
       for (const regs of groups.values())
         for (const d of regs) if (d.format === "serverset") extraParents.add(d.parent);
       const nodes = await registry.scan(extraParents);
-      this.owned = new Map(nodes.map((n) => [n.path, n]));
+      this.owned = new OwnedNodes(nodes);
       this.recount();
       this.scannedSession = sessionId;
       this.needScan = false;
@@ -202,13 +205,17 @@ export class Syncer {
       this.planned = undefined;
     }
     const drifted = this.needCheck && this.planned !== undefined ? await this.checkDrift() : [];
-    const scope =
+    const changed =
       this.planned === undefined || allowDeletes !== this.plannedAllowDeletes
         ? undefined
-        : this.changedParents(this.planned, groups);
+        : changedSince(generation, this.planned);
+    const scope =
+      changed && this.planned
+        ? this.changedParents(this.planned.groups, groups, changed)
+        : undefined;
     for (const parent of drifted) scope?.add(parent);
     if (scope === undefined) this.indexParents(groups);
-    this.planned = groups;
+    this.planned = generation;
     this.plannedAllowDeletes = allowDeletes;
     if (scope?.size === 0) return false;
 
@@ -225,7 +232,7 @@ export class Syncer {
             if (d.parent === parent && registry.publishable(d)) desired.push(d);
         }
       }
-      for (const n of this.owned.values()) if (scope.has(n.parent)) owned.push(n);
+      owned.push(...this.owned.under(scope));
     }
     const changes = plan(owned, desired, {
       session: session.sessionId ?? "",
@@ -252,7 +259,7 @@ export class Syncer {
     }
     for (const n of result.written) {
       if (!this.owned.has(n.path)) this.count(n, 1, touched);
-      this.owned.set(n.path, n);
+      this.owned.set(n);
     }
     this.opts.metrics?.queueDepth.set(0);
     this.publishCounts(touched);
@@ -269,14 +276,12 @@ export class Syncer {
   /** Forgets owned nodes that are gone from ZooKeeper; returns their parents, to replan. */
   private async checkDrift(): Promise<string[]> {
     this.needCheck = false;
-    const parents = new Set<string>();
-    for (const n of this.owned.values()) parents.add(n.parent);
-    const names = await this.opts.registry.childNames([...parents]);
+    const names = await this.opts.registry.childNames([...this.owned.parents()]);
     const drifted = new Set<string>();
     const touched = new Set<string>();
-    for (const [path, n] of this.owned) {
-      if (names.get(n.parent)?.has(path.slice(n.parent.length + 1))) continue;
-      this.owned.delete(path);
+    for (const n of [...this.owned.values()]) {
+      if (names.get(n.parent)?.has(n.path.slice(n.parent.length + 1))) continue;
+      this.owned.delete(n.path);
       this.count(n, -1, touched);
       drifted.add(n.parent);
     }
@@ -290,13 +295,11 @@ export class Syncer {
     return [...drifted];
   }
 
-  /**
-   * Parents whose desired registrations may differ between `before` and `now` (groups compared
-   * by identity), with `groupsByParent` moved on to `now`.
-   */
+  /** Parents the `changed` groups had or have, with `groupsByParent` moved on to `now`. */
   private changedParents(
     before: ReadonlyMap<string, readonly DesiredRegistration[]>,
     now: ReadonlyMap<string, readonly DesiredRegistration[]>,
+    changed: ReadonlySet<string>,
   ): Set<string> {
     const parents = new Set<string>();
     const moved = (key: string, old: readonly DesiredRegistration[] | undefined) => {
@@ -309,8 +312,7 @@ export class Syncer {
         this.linkParent(d.parent, key);
       }
     };
-    for (const [key, regs] of now) if (before.get(key) !== regs) moved(key, before.get(key));
-    for (const [key, regs] of before) if (!now.has(key)) moved(key, regs);
+    for (const key of changed) moved(key, before.get(key));
     return parents;
   }
 
@@ -354,6 +356,17 @@ export class Syncer {
       }
     }
   }
+}
+
+/** The groups that changed from `planned` to `now`, or undefined if that is not known. */
+function changedSince(now: DesiredGeneration, planned: DesiredGeneration): Set<string> | undefined {
+  const keys = new Set<string>();
+  for (let g = now; g !== planned; ) {
+    if (!g.changed || !g.previous) return undefined;
+    for (const k of g.changed) keys.add(k);
+    g = g.previous;
+  }
+  return keys;
 }
 
 /** One line per registry change at info (the operator's audit trail). */

@@ -366,8 +366,8 @@ describe("KubernetesSource", () => {
       "/services/b.shop/b-1 10.0.0.1:8080",
       "/services/n.shop/n-1 192.168.1.1:30080",
     ]);
-    const before = source.desiredByService();
-    expect(source.desiredByService()).toBe(before); // nothing moved: the same map
+    const before = source.desiredGeneration().groups;
+    expect(source.desiredGeneration().groups).toBe(before); // nothing moved: the same map
 
     fake.apply(slice("shop", "b-x", "b", { endpoints: [{ address: "10.0.0.2", pod: "b-1" }] }));
     await converge(
@@ -379,7 +379,8 @@ describe("KubernetesSource", () => {
       ],
       "b's new address",
     );
-    const afterSlice = source.desiredByService();
+    expect([...(source.desiredGeneration().changed ?? ["(everything)"])]).toEqual(["shop/b"]);
+    const afterSlice = source.desiredGeneration().groups;
     expect(afterSlice.get("shop/a")).toBe(before.get("shop/a"));
     expect(afterSlice.get("shop/n")).toBe(before.get("shop/n"));
     expect(afterSlice.get("shop/b")).not.toBe(before.get("shop/b"));
@@ -394,7 +395,8 @@ describe("KubernetesSource", () => {
       ],
       "the node's new address",
     );
-    const afterNode = source.desiredByService();
+    expect([...(source.desiredGeneration().changed ?? ["(everything)"])]).toEqual(["shop/n"]);
+    const afterNode = source.desiredGeneration().groups;
     expect(afterNode.get("shop/a")).toBe(before.get("shop/a"));
     expect(afterNode.get("shop/b")).toBe(afterSlice.get("shop/b"));
     expect(afterNode.get("shop/n")).not.toBe(afterSlice.get("shop/n"));

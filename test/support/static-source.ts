@@ -1,9 +1,11 @@
+import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
 import type { DesiredSource } from "../../lib/sync/syncer.js";
 
 /** An in-memory DesiredSource: the desired state is whatever the test sets. */
 export class StaticSource implements DesiredSource {
   private listeners: Array<() => void> = [];
+  private generation: DesiredGeneration | undefined;
   constructor(
     private state: DesiredRegistration[] = [],
     private isSynced = true,
@@ -13,9 +15,16 @@ export class StaticSource implements DesiredSource {
     this.isSynced = synced;
     for (const l of this.listeners) l();
   }
-  /** One group: every `set()` is a new array, so the syncer replans all of it. */
-  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
-    return new Map([["static", this.state]]);
+  /** One group, and no link back: the syncer replans everything after every `set()`. */
+  desiredGeneration(): DesiredGeneration {
+    if (this.generation?.groups.get("static") !== this.state) {
+      this.generation = {
+        groups: new Map([["static", this.state]]),
+        previous: undefined,
+        changed: undefined,
+      };
+    }
+    return this.generation;
   }
   synced(): boolean {
     return this.isSynced;

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeCurator } from "../../lib/formats/curator.js";
+import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
 import { silentLogger } from "../../lib/log.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
 import { type DesiredSource, Syncer } from "../../lib/sync/syncer.js";
@@ -13,19 +14,26 @@ import { ZkSession } from "../../lib/zookeeper/session.js";
 import { waitUntil } from "../support/wait.js";
 import { freshChroot } from "../support/zk-chroot.js";
 
-/** A source with one group per key, replaced wholesale by `set`. */
+/** A source with one group per key, replaced wholesale by `set`; each set is a generation. */
 class GroupedSource implements DesiredSource {
-  private groups = new Map<string, readonly DesiredRegistration[]>();
+  private generation: DesiredGeneration = {
+    groups: new Map(),
+    previous: undefined,
+    changed: undefined,
+  };
   private listeners: Array<() => void> = [];
   set(key: string, regs: readonly DesiredRegistration[] | undefined): void {
-    const next = new Map(this.groups);
-    if (regs) next.set(key, [...regs]);
-    else next.delete(key);
-    this.groups = next;
+    const groups = new Map(this.generation.groups);
+    if (regs) groups.set(key, [...regs]);
+    else groups.delete(key);
+    this.generation = { groups, previous: this.generation, changed: new Set([key]) };
     for (const l of this.listeners) l();
   }
+  desiredGeneration(): DesiredGeneration {
+    return this.generation;
+  }
   desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
-    return this.groups;
+    return this.generation.groups;
   }
   synced(): boolean {
     return true;
