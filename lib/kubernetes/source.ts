@@ -1,7 +1,8 @@
 /**
  * The Kubernetes source (external-dns `source.Source` shape): informers for Services and
  * EndpointSlices (or core/v1 Endpoints), and Nodes once a Service asks for node addresses,
- * feeding the pure mapping. It hands out the whole desired state, never deltas.
+ * feeding the pure mapping through DesiredState, which remaps only the Services whose objects
+ * changed. It hands out the whole desired state (per Service, with which Services changed).
  */
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { BackoffOptions } from "../backoff.js";

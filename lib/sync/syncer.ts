@@ -30,7 +30,7 @@ export interface DesiredSource {
   desiredGeneration(): DesiredGeneration;
   /** True once every informer has listed since its last (re)start. */
   synced(): boolean;
-  /** Called, coalesced, whenever desired() may have changed. */
+  /** Called, coalesced, whenever the desired state or `synced()` may have changed. */
   onChange(cb: () => void): void;
 }
 
