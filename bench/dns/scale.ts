@@ -17,6 +17,7 @@
  * process's affinity) on CPU 1.
  * `--cpu-prof`: the bridge runs under `node --cpu-prof`; its profile during its peak dnsperf
  * run and during churn alone is summarised at the end (the file is kept).
+ * `KZB_BENCH_BIN=<path to a built kube-zk-bridge.js>`: measure another build (A/B).
  */
 import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
