@@ -31,8 +31,11 @@ type Dependency = readonly [name: string, found: ServiceNode | undefined];
 interface DurableEntry {
   readonly body: EncodedBody;
   readonly dependencies: readonly Dependency[];
-  /** The last snapshot it was checked against. */
-  checkedFor: Snapshot;
+  /**
+   * The responder's number for the last snapshot it was checked against (a number, not the
+   * snapshot: an entry must not keep an old snapshot alive).
+   */
+  checkedFor: number;
 }
 
 /** Where answers come from; `undefined` means "not servable now" (SERVFAIL). */
@@ -65,6 +68,8 @@ export class Responder {
   readonly maxUdpPayload: number;
   private readonly cacheEntries: number;
   private cacheFor: Snapshot | undefined;
+  /** Counts the snapshots seen; `cacheFor` is number `snapshotNumber`. */
+  private snapshotNumber = 0;
   private cache = new Map<string, DurableEntry>();
   private negativeCache = new Map<string, EncodedBody>();
   private readonly negativeEntries: number;
@@ -112,6 +117,7 @@ export class Responder {
     const snapshot = this.source.current();
     if (snapshot !== this.cacheFor) {
       this.cacheFor = snapshot;
+      this.snapshotNumber++;
       this.negativeCache = new Map();
     }
     const key = this.questionKey(query, q);
@@ -119,7 +125,7 @@ export class Responder {
     if (entry === undefined) {
       const dependencies: Dependency[] = [];
       entry = this.compute(q, snapshot && recording(snapshot, dependencies));
-      if (snapshot !== undefined) this.remember(key, entry, dependencies, snapshot);
+      if (snapshot !== undefined) this.remember(key, entry, dependencies);
     }
     this.lastRcode = entry.rcode;
     if (entry.body.length === 0) {
@@ -133,30 +139,25 @@ export class Responder {
   private durable(key: string, snapshot: Snapshot): EncodedBody | undefined {
     const hit = this.cache.get(key);
     if (hit === undefined) return undefined;
-    if (hit.checkedFor !== snapshot) {
+    if (hit.checkedFor !== this.snapshotNumber) {
       for (const [name, found] of hit.dependencies) {
         if (snapshot.services.get(name) !== found) {
           this.cache.delete(key);
           return undefined;
         }
       }
-      hit.checkedFor = snapshot;
+      hit.checkedFor = this.snapshotNumber;
     }
     return hit.body;
   }
 
-  private remember(
-    key: string,
-    body: EncodedBody,
-    dependencies: readonly Dependency[],
-    snapshot: Snapshot,
-  ): void {
+  private remember(key: string, body: EncodedBody, dependencies: readonly Dependency[]): void {
     // Only answers with records, read from services, can outlive the snapshot: the rest
     // (NXDOMAIN, NODATA, apex SOA/NS) carry the serial. A flood of random names empties the
     // small negative cache, never the hot positive set.
     if (body.rcode === RCODE.NOERROR && body.ancount > 0 && dependencies.length > 0) {
       if (this.cache.size >= this.cacheEntries) this.cache.clear();
-      this.cache.set(key, { body, dependencies, checkedFor: snapshot });
+      this.cache.set(key, { body, dependencies, checkedFor: this.snapshotNumber });
     } else {
       if (this.negativeCache.size >= this.negativeEntries) this.negativeCache.clear();
       this.negativeCache.set(key, body);

@@ -2,6 +2,8 @@
  * The responder's cache keeps positive answers across snapshots while the services they were
  * read from are unchanged. Every way an answer can go stale must still be seen at once.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import packet from "dns-packet";
 import { describe, expect, it } from "vitest";
 import { Responder } from "../../lib/dns/responder.js";
@@ -70,5 +72,20 @@ describe("Responder cache across snapshots", () => {
 
     current = undefined; // past serve-stale: nothing cached is served
     expect(ask("web.shop.zk.internal")).toBe("SERVFAIL");
+  });
+
+  it("keeps no old snapshot alive through its cache", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    set("kept", [reg("kept", "k-1", "10.3.0.1")]);
+    current = builder.build();
+    expect(ask("kept.zk.internal")).toBe("10.3.0.1");
+    const old = new WeakRef(current);
+    set("other", [reg("other", "o-1", "10.3.0.2")]);
+    current = builder.build();
+    expect(ask("kept.zk.internal")).toBe("10.3.0.1"); // the cached answer, rechecked
+    await new Promise((r) => setImmediate(r));
+    gc();
+    expect(old.deref()).toBeUndefined();
   });
 });
