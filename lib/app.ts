@@ -8,7 +8,7 @@ import { type DnsSide, startDnsSide } from "./dns-side.js";
 import { buildHttp, type ReadinessPart } from "./http/server.js";
 import { createLogger, type Logger } from "./log.js";
 import { createMetrics, type Metrics } from "./metrics.js";
-import { type SyncSide, startSyncSide } from "./sync-side.js";
+import type { SyncSide } from "./sync-side.js";
 import { ZkSession } from "./zookeeper/session.js";
 
 /** SIGTERM must end the process within this, whatever hangs (contract: exit 0 within 5 s). */
@@ -45,10 +45,17 @@ export async function startBridge(
 
   // The pod name (Downward API or the container's hostname): stable across container restarts.
   const identity = process.env.POD_NAME ?? process.env.HOSTNAME ?? hostname();
+  // Loaded only when needed: the Kubernetes client alone is ~70 MiB of RSS that `dns` never uses.
   const sync =
     command === "dns"
       ? undefined
-      : await startSyncSide({ config, session, logger, metrics, identity });
+      : await (await import("./sync-side.js")).startSyncSide({
+          config,
+          session,
+          logger,
+          metrics,
+          identity,
+        });
   const dns =
     command === "sync" ? undefined : await startDnsSide({ config, session, logger, metrics });
 
