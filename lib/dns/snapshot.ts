@@ -34,6 +34,7 @@ import {
   type SrvRecord,
   type TxtRecord,
 } from "./records.js";
+import { ShardedMap } from "./sharded-map.js";
 
 export interface SnapshotOptions {
   /** The zone served, e.g. `zk.internal.` */
@@ -111,8 +112,8 @@ export interface ZoneData {
 export interface Snapshot {
   readonly zone: ZoneData;
   readonly serial: number;
-  /** By lowercase name relative to the zone (`web.shop`). */
-  readonly services: ReadonlyMap<string, ServiceNode>;
+  /** By lowercase name relative to the zone (`web.shop`); shared with older snapshots. */
+  readonly services: ShardedMap<ServiceNode>;
   /** Relative names that exist only because names below them do (`shop` for `web.shop`). */
   readonly emptyNonTerminals: ReadonlySet<string>;
   readonly instanceCount: number;
@@ -440,22 +441,17 @@ export class SnapshotBuilder {
   /** The current snapshot: the previous one unchanged if no source changed since. */
   build(): Snapshot {
     if (this.previous && this.pending.size === 0) return this.previous;
-    const services = new Map(this.previous?.services);
+    const previous = this.previous?.services ?? ShardedMap.empty<ServiceNode>();
     let instanceCount = this.previous?.instanceCount ?? 0;
     let entChanged = false;
     for (const [dnsName, after] of this.pending) {
-      const before = services.get(dnsName);
-      if (before) {
-        instanceCount -= before.instances.size;
-        services.delete(dnsName);
-      }
-      if (after) {
-        instanceCount += after.instances.size;
-        services.set(dnsName, after);
-      }
+      const before = previous.get(dnsName);
+      if (before) instanceCount -= before.instances.size;
+      if (after) instanceCount += after.instances.size;
       if (before && !after) entChanged = this.adjustEnts(dnsName, -1) || entChanged;
       if (after && !before) entChanged = this.adjustEnts(dnsName, +1) || entChanged;
     }
+    const services = previous.with(this.pending);
     this.pending.clear();
     if (this.previous) this.serial = (this.serial + 1) >>> 0;
     const emptyNonTerminals =
