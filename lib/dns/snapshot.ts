@@ -188,6 +188,31 @@ const TXT_STRING_MAX = 255;
 /** Leave room in a 64 KiB message for the rest of the reply. */
 const TXT_RDATA_BUDGET = 60_000;
 
+/** Shared by every instance without records of a type. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * An instance's records. TXT (its metadata, often the biggest part) is built when asked for:
+ * at 100,000 instances keeping every TXT set made up a large share of the DNS side's heap,
+ * and answers are cached encoded anyway.
+ */
+class Instance implements InstanceNode {
+  constructor(
+    readonly fqdn: string,
+    readonly registration: Registration,
+    readonly a: readonly ARecord[],
+    readonly aaaa: readonly AAAARecord[],
+    private readonly ttl: number,
+  ) {}
+
+  get txt(): readonly TxtRecord[] {
+    const strings = txtStrings(this.registration, () => {});
+    return strings.length > 0
+      ? [{ name: this.fqdn, ttl: this.ttl, type: QTYPE.TXT, strings }]
+      : NONE;
+  }
+}
+
 function txtStrings(r: Registration, report: (detail: string) => void): string[] {
   const strings: string[] = [];
   let budget = TXT_RDATA_BUDGET;
@@ -259,7 +284,10 @@ export function compileService(
   const aaaa: AAAARecord[] = [];
   const srv: SrvRecord[] = [];
   const srvAdditional: (ARecord | AAAARecord)[] = [];
-  const portSrv = new Map<string, { srv: SrvRecord[]; additional: (ARecord | AAAARecord)[] }>();
+  const portSrv = new Map<
+    string,
+    { fqdn: string; srv: SrvRecord[]; additional: (ARecord | AAAARecord)[] }
+  >();
   const seenEndpoints = new Set<string>();
 
   // Pass 1, in the caller's order so the first of two duplicates wins: what can be published.
@@ -315,17 +343,14 @@ export function compileService(
     const { id, bytes, address, hostname } = entry;
     r = entry.r;
     const instanceFqdn = `${id}.${serviceFqdn}`;
-    const ia: ARecord[] = [];
-    const iaaaa: AAAARecord[] = [];
-    if (bytes?.length === 4 && address) {
-      ia.push({ name: instanceFqdn, ttl, type: QTYPE.A, address });
-    } else if (bytes && address) {
-      iaaaa.push({ name: instanceFqdn, ttl, type: QTYPE.AAAA, address });
-    }
-    const strings = txtStrings(r, skipTxt);
-    const txt: TxtRecord[] =
-      strings.length > 0 ? [{ name: instanceFqdn, ttl, type: QTYPE.TXT, strings }] : [];
-    instances.set(id, { fqdn: instanceFqdn, registration: r, a: ia, aaaa: iaaaa, txt });
+    const ia: readonly ARecord[] =
+      bytes?.length === 4 && address ? [{ name: instanceFqdn, ttl, type: QTYPE.A, address }] : NONE;
+    const iaaaa: readonly AAAARecord[] =
+      bytes?.length === 16 && address
+        ? [{ name: instanceFqdn, ttl, type: QTYPE.AAAA, address }]
+        : NONE;
+    txtStrings(r, skipTxt); // reports what TXT must leave out now; the records are made on demand
+    instances.set(id, new Instance(instanceFqdn, r, ia, iaaaa, ttl));
     if (r.draining) continue;
 
     const weight = Math.min(Math.max(Math.trunc(r.weight ?? 1), 0), 65535);
@@ -354,18 +379,15 @@ export function compileService(
       }
       let entry = portSrv.get(pname);
       if (!entry) {
-        entry = { srv: [], additional: [] };
+        entry = { fqdn: `_${pname}._tcp.${serviceFqdn}`, srv: [], additional: [] };
         portSrv.set(pname, entry);
       }
-      const portFqdn = `_${pname}._tcp.${serviceFqdn}`;
-      entry.srv.push({ name: portFqdn, ttl, type: QTYPE.SRV, priority: 0, weight, port, target });
+      entry.srv.push({ name: entry.fqdn, ttl, type: QTYPE.SRV, priority: 0, weight, port, target });
       entry.additional.push(...ia, ...iaaaa);
     }
   }
   const ports = new Map<string, PortNode>();
-  for (const [pname, entry] of portSrv) {
-    ports.set(pname, { fqdn: `_${pname}._tcp.${serviceFqdn}`, ...entry });
-  }
+  for (const [pname, entry] of portSrv) ports.set(pname, entry);
   return { name, fqdn: serviceFqdn, ttl, a, aaaa, srv, srvAdditional, instances, ports };
 }
 
