@@ -21,8 +21,14 @@
  *      at once.
  * Target (issue 6): each within 2× of its reference.
  *
+ * ZooKeeper runs with jute.maxbuffer = 8 MiB by default (`--zk-jute-maxbuffer 0`: its own
+ * 1 MiB): the bridge's session owns every ephemeral, and its expiry is logged as one transaction
+ * listing them all (~4 MB at 100,000), which a restarted server with the default cannot replay
+ * (ZOOKEEPER-4306), so (b) would never come back.
+ *
  *   npx tsx bench/recovery.ts [--services 10000] [--endpoints 10] [--session-timeout 10]
- *        [--zk-down-ms 2000] [--command sync|run] [--bridge FILE] [--cpu-prof DIR]
+ *        [--zk-down-ms 2000] [--zk-jute-maxbuffer 8388608] [--command sync|run] [--bridge FILE]
+ *        [--cpu-prof DIR]
  */
 import path from "node:path";
 import { choiceArg, numberArg, stringArg } from "./support/args.js";
@@ -53,6 +59,8 @@ const ZK_DOWN_MS = numberArg("zk-down-ms", 2000);
 const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
 const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
 const PROFILE_DIR = stringArg("cpu-prof");
+/** 0: ZooKeeper's default. See BenchZooKeeperOptions.juteMaxBuffer for why the default here is 8 MiB. */
+const JUTE_MAX_BUFFER = Number(stringArg("zk-jute-maxbuffer", String(8 * 1024 * 1024)));
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -66,7 +74,10 @@ interface Phase {
 runBench(async () => {
   const scratch = scratchDir("recovery");
   console.error(`logs in ${scratch}`);
-  const zk = await startBenchZooKeeper();
+  if (!Number.isInteger(JUTE_MAX_BUFFER) || JUTE_MAX_BUFFER < 0) {
+    throw new Error("--zk-jute-maxbuffer: bytes, or 0 for ZooKeeper's default");
+  }
+  const zk = await startBenchZooKeeper(JUTE_MAX_BUFFER ? { juteMaxBuffer: JUTE_MAX_BUFFER } : {});
   const cluster = await SimulatedCluster.start(SERVICES, PER_SERVICE);
   const total = cluster.total;
 
@@ -211,7 +222,7 @@ runBench(async () => {
     "\nreference (a): new session + the same ephemerals, same bytes, multi 200 × 4 in flight, parents existing (ZooKeeper requests: " +
       `${refARequests}); reference (b): a plain client holding them, from ZooKeeper serving to its session resumed.` +
       `\n(b)'s ratio compares the bridge's /readyz-in-sync time. Ephemerals left right after the expiry: ${leftAfterExpiry}.` +
-      `\nbridge peak RSS ${memory ? MB(memory.peakRss) : "–"} MB.`,
+      `\nbridge peak RSS ${memory ? MB(memory.peakRss) : "–"} MB. ZooKeeper jute.maxbuffer: ${JUTE_MAX_BUFFER || "default (1 MiB)"}.`,
   );
   console.log(
     `\n(a) stages after the expiry (bridge log + ZooKeeper counters):\n\n${markdownTable([

@@ -22,7 +22,27 @@ export interface BenchZooKeeper extends ZooKeeperServer {
   restart(downMs: number): Promise<number>;
 }
 
-export async function startBenchZooKeeper(opts: { tickMs?: number } = {}): Promise<BenchZooKeeper> {
+export interface BenchZooKeeperOptions {
+  readonly tickMs?: number;
+  /**
+   * The server's `jute.maxbuffer` (bytes), passed to its JVM through JAVA_TOOL_OPTIONS; default
+   * ZooKeeper's own (1 MiB, reads allowed up to twice that). ZooKeeper logs a session's close
+   * (or expiry) as ONE transaction listing every ephemeral path it owned (~40 bytes each here):
+   * past ~50,000 ephemerals it no longer fits, and a restarted server cannot replay its log
+   * (`IOException: Unreasonable length`, ZOOKEEPER-4306).
+   */
+  readonly juteMaxBuffer?: number;
+}
+
+export async function startBenchZooKeeper(
+  opts: BenchZooKeeperOptions = {},
+): Promise<BenchZooKeeper> {
+  if (opts.juteMaxBuffer) {
+    // Inherited by the JVM test/support spawns (at start and at every restart).
+    const flag = `-Djute.maxbuffer=${opts.juteMaxBuffer}`;
+    const current = process.env.JAVA_TOOL_OPTIONS ?? "";
+    if (!current.includes(flag)) process.env.JAVA_TOOL_OPTIONS = `${current} ${flag}`.trim();
+  }
   const zk = await startZooKeeper({ tickMs: opts.tickMs ?? 250 });
   const cfg = path.join(zk.dataDir, "zoo.cfg");
   const pid = () => pidsByCommandLine(cfg)[0];
@@ -49,9 +69,18 @@ export async function startBenchZooKeeper(opts: { tickMs?: number } = {}): Promi
       started.catch((err: unknown) => {
         failed = err;
       });
+      let up = false;
+      void started.then(() => {
+        up = true;
+      });
       const deadline = performance.now() + 120_000;
       for (;;) {
         if (failed) throw failed;
+        if (up && pid() === undefined) {
+          throw new Error(
+            "ZooKeeper's JVM exited while loading its data after the restart (with many ephemerals per session, typically a close-session transaction larger than jute.maxbuffer: IOException Unreasonable length, ZOOKEEPER-4306)",
+          );
+        }
         if (performance.now() > deadline) throw new Error("ZooKeeper did not serve again in 120 s");
         if (await mntr(zk.port)) {
           const at = performance.now();
