@@ -79,6 +79,8 @@ interface SizeResult {
   readonly initialSyncMs: number;
   readonly cpuMsPerChange: number;
   readonly peakRssBytes: number;
+  /** The slowest changes (DNS latency), with when they happened, to correlate with periodic work. */
+  readonly slowest: ReadonlyArray<{ ms: number; sAfterSpawn: number; kind: string }>;
   readonly profile?: string;
 }
 
@@ -210,6 +212,7 @@ async function measureSize(services: number, scratch: string): Promise<SizeResul
 
   const zkLatency: number[] = [];
   const dnsLatency: number[] = [];
+  const timeline: Array<{ ms: number; sAfterSpawn: number; kind: string }> = [];
   let lost = 0;
   const cpuBefore = cpuSecondsOf(bridge.pid) ?? 0;
   const fromUs = monotonicUs();
@@ -230,6 +233,11 @@ async function measureSize(services: number, scratch: string): Promise<SizeResul
     }
     zkLatency.push(zkAt - change.at);
     dnsLatency.push(dnsAt - change.at);
+    timeline.push({
+      ms: dnsAt - change.at,
+      sAfterSpawn: (change.at - bridge.spawnedAt) / 1000,
+      kind: change.kind,
+    });
     if ((i + 1) % 250 === 0) console.error(`[${services} services] ${i + 1}/${CHANGES} changes`);
     await sleep(5);
   }
@@ -263,6 +271,7 @@ async function measureSize(services: number, scratch: string): Promise<SizeResul
     initialSyncMs,
     cpuMsPerChange,
     peakRssBytes,
+    slowest: timeline.sort((x, y) => y.ms - x.ms).slice(0, 3),
     ...(profile ? { profile } : {}),
   };
 }
@@ -361,5 +370,14 @@ runBench(async () => {
       : path.join(scratch, "propagation.svg"));
   plot(results, svgFile);
   console.log(`\nplot: ${path.relative(process.cwd(), svgFile)}`);
+  console.log(
+    `\nslowest changes (DNS latency, when, kind): ${results
+      .map(
+        (r) =>
+          `${r.services} Services: ${r.slowest.map((x) => `${ms(x.ms)} ms at ${x.sAfterSpawn.toFixed(1)} s (${x.kind})`).join(", ")}`,
+      )
+      .join("; ")}` +
+      "\n(the bridge's drift check (lib/sync/syncer.ts resyncMs) runs every 60 s from its start; a change landing on it waits for it)",
+  );
   for (const r of results) if (r.profile) console.log(`\n${r.profile}`);
 });
