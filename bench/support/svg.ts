@@ -54,6 +54,7 @@ export function lineChart(opts: ChartOptions): string {
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(opts.title)}</title>`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
     `<text x="${m.left + pw / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${esc(opts.title)}</text>`,
   );
