@@ -57,6 +57,8 @@ export interface SyncerOptions {
 /** Permission to write, e.g. leadership. `change` must fire whenever `isLeader()` flips. */
 export interface WriteGate {
   isLeader(): boolean;
+  /** The leadership term while leading; the same term again means nobody else wrote since. */
+  term?(): string | undefined;
   on(event: "change", listener: (leader: boolean) => void): unknown;
   off(event: "change", listener: (leader: boolean) => void): unknown;
 }
@@ -70,6 +72,8 @@ export interface SyncStatus {
 
 export class Syncer {
   private owned = new OwnedNodes();
+  /** The leadership term of the last pass that wrote (see WriteGate.term). */
+  private lastTerm: string | undefined;
   /** The generation the last pass planned, or undefined: plan everything next. */
   private planned: DesiredGeneration | undefined;
   private plannedAllowDeletes = false;
@@ -97,7 +101,9 @@ export class Syncer {
   };
   private readonly onState = () => this.trigger();
   private readonly onGate = (leader: boolean) => {
-    if (leader) this.needScan = true; // adopt what the previous leader wrote
+    // Adopt what another leader wrote; after a mere disconnect in our own term, nobody did.
+    if (leader && (this.lastTerm === undefined || this.opts.gate?.term?.() !== this.lastTerm))
+      this.needScan = true;
     this.applied = false;
     this.trigger(0);
   };
@@ -270,6 +276,7 @@ export class Syncer {
       return true;
     }
     this.applied = allowDeletes || this.applied;
+    this.lastTerm = this.opts.gate?.term?.();
     return false;
   }
 

@@ -60,6 +60,15 @@ export class LeaderElection extends EventEmitter<LeaderEvents> {
     );
   }
 
+  /**
+   * Names the current leadership term (session and election node) while leading. Losing and
+   * regaining the lead with the same term means nobody else led in between: our election node
+   * stayed first all along.
+   */
+  term(): string | undefined {
+    return this.isLeader() ? `${this.candidateSession}/${this.candidate}` : undefined;
+  }
+
   start(): void {
     this.stopped = false;
     this.opts.session.on("state", this.onState);

@@ -101,7 +101,12 @@ export class ZkRegistry {
       ["curator", this.opts.basePath],
       ["serverset", this.opts.serversetBasePath],
     ] as const) {
-      for (const name of await this.childrenOrEmpty(base)) parents.set(`${base}/${name}`, format);
+      for (const name of await this.childrenOrEmpty(base)) {
+        parents.set(`${base}/${name}`, format);
+        // Listed just now, so it exists: after a session expiry every parent is empty, and
+        // creating 10,000 of them again only to get NODE_EXISTS cost seconds.
+        this.knownParents.add(`${base}/${name}`);
+      }
     }
     for (const p of extraParents) if (!parents.has(p)) parents.set(p, "serverset");
 

@@ -3,12 +3,13 @@
  * never changes the outcome (a random walk of group edits must always converge on exactly the
  * desired state) and that it is a shortcut (renders only what changed).
  */
+import { EventEmitter } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { decodeCurator } from "../../lib/formats/curator.js";
 import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
 import { silentLogger } from "../../lib/log.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
-import { type DesiredSource, Syncer } from "../../lib/sync/syncer.js";
+import { type DesiredSource, Syncer, type WriteGate } from "../../lib/sync/syncer.js";
 import { ZkRegistry } from "../../lib/zookeeper/registry.js";
 import { ZkSession } from "../../lib/zookeeper/session.js";
 import { waitUntil } from "../support/wait.js";
@@ -58,6 +59,23 @@ function reg(parent: string, id: string, address: string): DesiredRegistration {
   };
 }
 
+/** A leadership stand-in: the test decides who leads and in which term. */
+class TestGate extends EventEmitter<{ change: [boolean] }> implements WriteGate {
+  leading = true;
+  currentTerm = "t1";
+  isLeader(): boolean {
+    return this.leading;
+  }
+  term(): string | undefined {
+    return this.leading ? this.currentTerm : undefined;
+  }
+  flip(leading: boolean, term = this.currentTerm): void {
+    this.leading = leading;
+    this.currentTerm = term;
+    this.emit("change", leading);
+  }
+}
+
 /** Deterministic PRNG (mulberry32), so a failure replays. */
 function random(seed: number): () => number {
   let a = seed;
@@ -79,7 +97,7 @@ describe("Syncer: incremental passes", () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function start(source: GroupedSource, resyncMs?: number) {
+  async function start(source: GroupedSource, resyncMs?: number, gate?: WriteGate) {
     const session = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
     await session.start();
     cleanups.push(() => session.close());
@@ -97,6 +115,7 @@ describe("Syncer: incremental passes", () => {
       session,
       logger: silentLogger(),
       ...(resyncMs ? { resyncMs } : {}),
+      ...(gate ? { gate } : {}),
     });
     return { session, registry, syncer };
   }
@@ -233,5 +252,37 @@ describe("Syncer: incremental passes", () => {
     expect(decodeCurator(data, "s2", "i1").address).toBe("10.2.2.1");
     expect(syncer.status().owned).toBe(20);
     expect(reads).toBe(readsAfterScan);
+  });
+
+  it("regaining the lead in its own term skips the rescan; a new term rescans", async () => {
+    const source = new GroupedSource();
+    for (let g = 0; g < 5; g++) {
+      source.set(
+        `g${g}`,
+        Array.from({ length: 4 }, (_, i) => reg(`/services/s${g}`, `i${i}`, `10.4.${g}.${i}`)),
+      );
+    }
+    const gate = new TestGate();
+    const { session, syncer } = await start(source, undefined, gate);
+    let reads = 0;
+    const getData = session.getData.bind(session);
+    session.getData = (path) => {
+      if (/^\/services\/s\d+\/i\d+$/.test(path)) reads++; // instance nodes only
+      return getData(path);
+    };
+    syncer.start();
+    cleanups.push(() => syncer.stop());
+    await waitUntil("all registered", () => syncer.status().owned === 20 && syncer.status().inSync);
+
+    reads = 0; // a rescan reads every instance node
+    gate.flip(false); // e.g. a disconnect: our election node stays first
+    gate.flip(true);
+    source.set("g0", [reg("/services/s0", "i0", "10.4.9.9")]);
+    await waitUntil("g0 replaced", () => syncer.status().owned === 17);
+    expect(reads).toBe(0);
+
+    gate.flip(false);
+    gate.flip(true, "t2"); // someone else may have led in between
+    await waitUntil("rescanned", () => reads >= 17);
   });
 });
