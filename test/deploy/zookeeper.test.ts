@@ -90,6 +90,13 @@ exec java $JVMFLAGS -cp /etc/zookeeper/conf:/usr/share/java/zookeeper.jar -Dzook
     { mode: 0o755 },
   );
 
+  it("raises jute.maxbuffer so a 100,000-node session close can be replayed (ZOOKEEPER-4306)", () => {
+    const flags = container.env?.find((e) => e.name === "JVMFLAGS")?.value ?? "";
+    const bytes = Number(/-Djute\.maxbuffer=(\d+)/.exec(flags)?.[1] ?? 0);
+    // A close lists every ephemeral of the session; ~40 bytes a path, 100,000 paths.
+    expect(bytes).toBeGreaterThanOrEqual(100_000 * 40 * 2);
+  });
+
   interface Ports {
     client: number;
     follower: number;
