@@ -15,6 +15,7 @@
  */
 import type { Format, Registration } from "../registration.js";
 import { META } from "../registration.js";
+import { ShardedMap } from "../sharded-map.js";
 import {
   fqdn,
   isPublishableHostLabel,
@@ -34,7 +35,6 @@ import {
   type SrvRecord,
   type TxtRecord,
 } from "./records.js";
-import { ShardedMap } from "./sharded-map.js";
 
 export interface SnapshotOptions {
   /** The zone served, e.g. `zk.internal.` */

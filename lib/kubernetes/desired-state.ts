@@ -6,6 +6,7 @@
  * with ten).
  */
 import type { DesiredRegistration } from "../registration.js";
+import { type ReadonlyLookup, ShardedMap } from "../sharded-map.js";
 import {
   type DesiredOptions,
   type MappingWarning,
@@ -28,7 +29,7 @@ export interface CacheReader {
 /** One version of the desired state. Treat as immutable. */
 export interface DesiredGeneration {
   /** Registrations per Service (`namespace/name`). */
-  readonly groups: ReadonlyMap<string, readonly DesiredRegistration[]>;
+  readonly groups: ReadonlyLookup<Registrations>;
   /**
    * The generation this one was derived from and the Services that differ from it; both
    * undefined after a relist (everything may differ). Links older than a few generations are
@@ -37,6 +38,8 @@ export interface DesiredGeneration {
   previous: DesiredGeneration | undefined;
   readonly changed: ReadonlySet<string> | undefined;
 }
+
+type Registrations = readonly DesiredRegistration[];
 
 /** How far back `previous` links reach (the syncer asks for one or two at most). */
 const KEPT_GENERATIONS = 16;
@@ -57,6 +60,8 @@ export class DesiredState {
   #nodesByName: ReadonlyMap<string, SlimNode> | undefined;
   #warnings = new Map<string, readonly MappingWarning[]>();
   #current: DesiredGeneration | undefined;
+  /** `#current`'s groups, as the sharded map the next generation is derived from. */
+  #groups = ShardedMap.empty<Registrations>();
   /** The latest generations, newest last; the oldest's link back is cut. */
   #recent: DesiredGeneration[] = [];
 
@@ -107,15 +112,21 @@ export class DesiredState {
       for (const e of this.#cache.endpoints()) this.#index(e);
       this.#nodeUsers = new Set();
       this.#warnings = new Map();
-      const groups = new Map<string, readonly DesiredRegistration[]>();
+      const groups = new Map<string, readonly DesiredRegistration[] | undefined>();
       for (const svc of this.#cache.services()) this.#map(serviceKey(svc), svc, groups);
-      next = { groups, previous: undefined, changed: undefined };
+      this.#groups = ShardedMap.empty<Registrations>().with(groups);
+      next = {
+        groups: this.#groups,
+        previous: undefined,
+        changed: undefined,
+      };
     } else {
-      const groups = new Map(this.#current.groups);
+      const updates = new Map<string, readonly DesiredRegistration[] | undefined>();
       const changed = new Set(this.#dirty);
       this.#dirty.clear();
-      for (const key of changed) this.#map(key, this.#cache.service(key), groups);
-      next = { groups, previous: this.#current, changed };
+      for (const key of changed) this.#map(key, this.#cache.service(key), updates);
+      this.#groups = this.#groups.with(updates);
+      next = { groups: this.#groups, previous: this.#current, changed };
     }
     this.#current = next;
     this.#recent.push(next);
@@ -129,11 +140,11 @@ export class DesiredState {
   #map(
     key: string,
     svc: SlimService | undefined,
-    groups: Map<string, readonly DesiredRegistration[]>,
+    groups: Map<string, Registrations | undefined>,
   ): void {
     this.#nodeUsers.delete(key);
     if (!svc) {
-      groups.delete(key);
+      groups.set(key, undefined);
       this.#warnings.delete(key);
       return;
     }

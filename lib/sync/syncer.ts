@@ -16,6 +16,7 @@ import type { DesiredGeneration } from "../kubernetes/desired-state.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { DesiredRegistration } from "../registration.js";
+import type { ReadonlyLookup } from "../sharded-map.js";
 import type { ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
 import { OwnedNodes } from "./owned.js";
@@ -304,8 +305,8 @@ export class Syncer {
 
   /** Parents the `changed` groups had or have, with `groupsByParent` moved on to `now`. */
   private changedParents(
-    before: ReadonlyMap<string, readonly DesiredRegistration[]>,
-    now: ReadonlyMap<string, readonly DesiredRegistration[]>,
+    before: ReadonlyLookup<readonly DesiredRegistration[]>,
+    now: ReadonlyLookup<readonly DesiredRegistration[]>,
     changed: ReadonlySet<string>,
   ): Set<string> {
     const parents = new Set<string>();
@@ -323,9 +324,9 @@ export class Syncer {
     return parents;
   }
 
-  private indexParents(groups: ReadonlyMap<string, readonly DesiredRegistration[]>): void {
+  private indexParents(groups: ReadonlyLookup<readonly DesiredRegistration[]>): void {
     this.groupsByParent = new Map();
-    for (const [key, regs] of groups) {
+    for (const [key, regs] of groups.entries()) {
       for (const d of regs) this.linkParent(d.parent, key);
     }
   }

@@ -24,7 +24,7 @@ class GroupedSource implements DesiredSource {
   };
   private listeners: Array<() => void> = [];
   set(key: string, regs: readonly DesiredRegistration[] | undefined): void {
-    const groups = new Map(this.generation.groups);
+    const groups = new Map(this.generation.groups.entries());
     if (regs) groups.set(key, [...regs]);
     else groups.delete(key);
     this.generation = { groups, previous: this.generation, changed: new Set([key]) };
@@ -34,7 +34,7 @@ class GroupedSource implements DesiredSource {
     return this.generation;
   }
   desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
-    return this.generation.groups;
+    return new Map(this.generation.groups.entries());
   }
   synced(): boolean {
     return true;

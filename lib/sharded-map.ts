@@ -1,7 +1,7 @@
 /**
  * An immutable string-keyed map whose next version copies only the shards a change touches.
- * The registry publishes a new DNS snapshot many times a second under churn; copying a
- * 10,000-entry map for each cost more than the change itself.
+ * Under churn the DNS side publishes a new snapshot, and the sync side a new desired state,
+ * many times a second; copying a 10,000-entry map for each cost more than the change itself.
  */
 
 const SHARD_BITS = 8;
@@ -14,9 +14,19 @@ function shardOf(key: string): number {
   return (h >>> 0) & (SHARDS - 1);
 }
 
+/** What readers need of a map that may be sharded (a plain Map satisfies it too). */
+export interface ReadonlyLookup<V> {
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  readonly size: number;
+  keys(): Iterable<string>;
+  values(): Iterable<V>;
+  entries(): Iterable<[string, V]>;
+}
+
 const NO_SHARD: ReadonlyMap<string, never> = new Map<string, never>();
 
-export class ShardedMap<V> {
+export class ShardedMap<V> implements ReadonlyLookup<V> {
   private constructor(
     private readonly shards: readonly ReadonlyMap<string, V>[],
     readonly size: number,
@@ -40,6 +50,10 @@ export class ShardedMap<V> {
 
   *values(): IterableIterator<V> {
     for (const shard of this.shards) yield* shard.values();
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const shard of this.shards) yield* shard.entries();
   }
 
   /** A new map with `changes` applied (`undefined` deletes); this one is left as it was. */

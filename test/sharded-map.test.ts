@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ShardedMap } from "../../lib/dns/sharded-map.js";
+import { ShardedMap } from "../lib/sharded-map.js";
 
 describe("ShardedMap", () => {
   it("applies sets and deletes into a new version and leaves the old one as it was", () => {
