@@ -16,6 +16,10 @@ export class OwnedNodes {
     return this.byPath.size;
   }
 
+  get(path: string): OwnedNode | undefined {
+    return this.byPath.get(path);
+  }
+
   has(path: string): boolean {
     return this.byPath.has(path);
   }

@@ -84,8 +84,10 @@ export class Syncer {
   private readonly counts = new Map<string, number>();
   private scannedSession: string | undefined;
   private needScan = true;
-  /** The drift check is due: list our parents and replan those missing a node we wrote. */
-  private needCheck = false;
+  /** A drift check is listing our parents (outside any pass, so changes keep flowing). */
+  private checking = false;
+  /** Nodes the last drift check found missing, to forget and replan in the next pass. */
+  private missing: OwnedNode[] = [];
   private running = false;
   private stopped = true;
   private wakeTimer: NodeJS.Timeout | undefined;
@@ -118,10 +120,7 @@ export class Syncer {
     this.opts.session.on("session", this.onSession);
     this.opts.session.on("state", this.onState);
     this.opts.gate?.on("change", this.onGate);
-    this.resyncTimer = setInterval(() => {
-      this.needCheck = true;
-      this.trigger();
-    }, this.opts.resyncMs ?? 60_000);
+    this.resyncTimer = setInterval(() => void this.checkDrift(), this.opts.resyncMs ?? 60_000);
     this.trigger(0);
   }
 
@@ -208,10 +207,10 @@ export class Syncer {
       this.recount();
       this.scannedSession = sessionId;
       this.needScan = false;
-      this.needCheck = false;
+      this.missing = [];
       this.planned = undefined;
     }
-    const drifted = this.needCheck && this.planned !== undefined ? await this.checkDrift() : [];
+    const drifted = this.forgetMissing();
     const changed =
       this.planned === undefined || allowDeletes !== this.plannedAllowDeletes
         ? undefined
@@ -281,18 +280,42 @@ export class Syncer {
     return false;
   }
 
-  /** Forgets owned nodes that are gone from ZooKeeper; returns their parents, to replan. */
-  private async checkDrift(): Promise<string[]> {
-    this.needCheck = false;
-    const names = await this.opts.registry.childNames([...this.owned.parents()]);
+  /**
+   * Lists the children of every parent we own nodes under, without holding up passes, and
+   * queues the owned nodes that are gone for the next pass to restore.
+   */
+  private async checkDrift(): Promise<void> {
+    if (this.checking || this.stopped || this.opts.session.state !== "connected") return;
+    if (this.opts.gate && !this.opts.gate.isLeader()) return;
+    this.checking = true;
+    try {
+      const before = [...this.owned.values()];
+      const names = await this.opts.registry.childNames([...this.owned.parents()]);
+      this.missing = before.filter(
+        (n) => !names.get(n.parent)?.has(n.path.slice(n.parent.length + 1)),
+      );
+      if (this.missing.length > 0) this.trigger();
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, "drift check failed; next one later");
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  /**
+   * Forgets the nodes the drift check found missing, unless a pass has rewritten or removed
+   * them since it listed (then the listing is older than our own write); returns their parents.
+   */
+  private forgetMissing(): string[] {
     const drifted = new Set<string>();
     const touched = new Set<string>();
-    for (const n of [...this.owned.values()]) {
-      if (names.get(n.parent)?.has(n.path.slice(n.parent.length + 1))) continue;
+    for (const n of this.missing) {
+      if (this.owned.get(n.path) !== n) continue;
       this.owned.delete(n.path);
       this.count(n, -1, touched);
       drifted.add(n.parent);
     }
+    this.missing = [];
     this.publishCounts(touched);
     if (drifted.size > 0) {
       this.opts.logger.warn(
