@@ -382,14 +382,31 @@ export class ZkRegistry {
         });
     }
     for (const level of levels) {
-      await mapLimit([...(level ?? [])], READS_IN_FLIGHT, async (path) => {
+      const paths = [...(level ?? [])];
+      const batches: string[][] = [];
+      for (let i = 0; i < paths.length; i += BATCH_OPS) batches.push(paths.slice(i, i + BATCH_OPS));
+      // A cold start creates thousands of parents: in multis, as registrations are. A batch
+      // that meets an existing parent fails whole and is redone one create at a time.
+      await mapLimit(batches, BATCHES_IN_FLIGHT, async (batch) => {
+        const marker = this.parentMarker();
         try {
-          await this.session.create(path, this.parentMarker(), PERSISTENT);
+          await this.session.multi(
+            batch.map((path) => ({ op: "create", path, data: marker, mode: PERSISTENT })),
+          );
         } catch (err) {
           if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
+          await mapLimit(batch, READS_IN_FLIGHT, (path) => this.createParent(path, marker));
         }
-        this.knownParents.add(path);
+        for (const path of batch) this.knownParents.add(path);
       });
+    }
+  }
+
+  private async createParent(path: string, marker: Buffer): Promise<void> {
+    try {
+      await this.session.create(path, marker, PERSISTENT);
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "NODE_EXISTS")) throw err;
     }
   }
 
