@@ -223,7 +223,12 @@ export class Syncer {
     if (scope === undefined) this.indexParents(groups);
     this.planned = generation;
     this.plannedAllowDeletes = allowDeletes;
-    if (scope?.size === 0) return false;
+    if (scope?.size === 0) {
+      // Nothing to write: what we own already is the plan (e.g. regaining the lead in our term).
+      this.applied = allowDeletes || this.applied;
+      this.lastTerm = this.opts.gate?.term?.();
+      return false;
+    }
 
     const desired: DesiredRegistration[] = [];
     const owned: OwnedNode[] = [];

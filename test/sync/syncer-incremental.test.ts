@@ -276,7 +276,9 @@ describe("Syncer: incremental passes", () => {
 
     reads = 0; // a rescan reads every instance node
     gate.flip(false); // e.g. a disconnect: our election node stays first
+    expect(syncer.status().inSync).toBe(false);
     gate.flip(true);
+    await waitUntil("in sync again, with nothing to write", () => syncer.status().inSync);
     source.set("g0", [reg("/services/s0", "i0", "10.4.9.9")]);
     await waitUntil("g0 replaced", () => syncer.status().owned === 17);
     expect(reads).toBe(0);
