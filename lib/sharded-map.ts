@@ -14,19 +14,9 @@ function shardOf(key: string): number {
   return (h >>> 0) & (SHARDS - 1);
 }
 
-/** What readers need of a map that may be sharded (a plain Map satisfies it too). */
-export interface ReadonlyLookup<V> {
-  get(key: string): V | undefined;
-  has(key: string): boolean;
-  readonly size: number;
-  keys(): Iterable<string>;
-  values(): Iterable<V>;
-  entries(): Iterable<[string, V]>;
-}
-
 const NO_SHARD: ReadonlyMap<string, never> = new Map<string, never>();
 
-export class ShardedMap<V> implements ReadonlyLookup<V> {
+export class ShardedMap<V> {
   private constructor(
     private readonly shards: readonly ReadonlyMap<string, V>[],
     readonly size: number,

@@ -6,6 +6,7 @@
  * On a 2-core machine dnsperf needs most of a core itself, so servers are pinned to CPU 0 and
  * dnsperf to CPU 1 when `taskset` exists.
  */
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
@@ -13,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "../../test/support/zookeeper.js";
+import { markdownTable as rowsTable } from "../support/table.js";
 
 const run = promisify(execFile);
 
@@ -356,15 +358,9 @@ export function bestOf(a: Row, b: Row): Row {
 }
 
 /** A Markdown table: one column per header, every row padded. */
+/** A markdown table of `head` and `body` rows (bench/support's table, in this file's call shape). */
 export function markdownTable(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  return [
-    line(head),
-    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
-    ...body.map(line),
-  ].join("\n");
+  return rowsTable([head, ...body]);
 }
 
 /** The rows, then a bridge/NSD ratio row when both are there. */

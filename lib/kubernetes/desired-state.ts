@@ -6,7 +6,7 @@
  * with ten).
  */
 import type { DesiredRegistration } from "../registration.js";
-import { type ReadonlyLookup, ShardedMap } from "../sharded-map.js";
+import { ShardedMap } from "../sharded-map.js";
 import {
   type DesiredOptions,
   type MappingWarning,
@@ -29,7 +29,7 @@ export interface CacheReader {
 /** One version of the desired state. Treat as immutable. */
 export interface DesiredGeneration {
   /** Registrations per Service (`namespace/name`). */
-  readonly groups: ReadonlyLookup<Registrations>;
+  readonly groups: ShardedMap<Registrations>;
   /**
    * The generation this one was derived from and the Services that differ from it; both
    * undefined after a relist (everything may differ). Links older than a few generations are
@@ -60,8 +60,6 @@ export class DesiredState {
   #nodesByName: ReadonlyMap<string, SlimNode> | undefined;
   #warnings = new Map<string, readonly MappingWarning[]>();
   #current: DesiredGeneration | undefined;
-  /** `#current`'s groups, as the sharded map the next generation is derived from. */
-  #groups = ShardedMap.empty<Registrations>();
   /** The latest generations, newest last; the oldest's link back is cut. */
   #recent: DesiredGeneration[] = [];
 
@@ -114,9 +112,8 @@ export class DesiredState {
       this.#warnings = new Map();
       const groups = new Map<string, readonly DesiredRegistration[] | undefined>();
       for (const svc of this.#cache.services()) this.#map(serviceKey(svc), svc, groups);
-      this.#groups = ShardedMap.empty<Registrations>().with(groups);
       next = {
-        groups: this.#groups,
+        groups: ShardedMap.empty<Registrations>().with(groups),
         previous: undefined,
         changed: undefined,
       };
@@ -125,8 +122,7 @@ export class DesiredState {
       const changed = new Set(this.#dirty);
       this.#dirty.clear();
       for (const key of changed) this.#map(key, this.#cache.service(key), updates);
-      this.#groups = this.#groups.with(updates);
-      next = { groups: this.#groups, previous: this.#current, changed };
+      next = { groups: this.#current.groups.with(updates), previous: this.#current, changed };
     }
     this.#current = next;
     this.#recent.push(next);

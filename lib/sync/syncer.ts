@@ -16,7 +16,7 @@ import type { DesiredGeneration } from "../kubernetes/desired-state.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { DesiredRegistration } from "../registration.js";
-import type { ReadonlyLookup } from "../sharded-map.js";
+import type { ShardedMap } from "../sharded-map.js";
 import type { ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
 import { OwnedNodes } from "./owned.js";
@@ -333,8 +333,8 @@ export class Syncer {
 
   /** Parents the `changed` groups had or have, with `groupsByParent` moved on to `now`. */
   private changedParents(
-    before: ReadonlyLookup<readonly DesiredRegistration[]>,
-    now: ReadonlyLookup<readonly DesiredRegistration[]>,
+    before: ShardedMap<readonly DesiredRegistration[]>,
+    now: ShardedMap<readonly DesiredRegistration[]>,
     changed: ReadonlySet<string>,
   ): Set<string> {
     const parents = new Set<string>();
@@ -352,7 +352,7 @@ export class Syncer {
     return parents;
   }
 
-  private indexParents(groups: ReadonlyLookup<readonly DesiredRegistration[]>): void {
+  private indexParents(groups: ShardedMap<readonly DesiredRegistration[]>): void {
     this.groupsByParent = new Map();
     for (const [key, regs] of groups.entries()) {
       for (const d of regs) this.linkParent(d.parent, key);

@@ -1,5 +1,6 @@
 import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
+import { ShardedMap } from "../../lib/sharded-map.js";
 import type { DesiredSource } from "../../lib/sync/syncer.js";
 
 /** An in-memory DesiredSource: the desired state is whatever the test sets. */
@@ -19,7 +20,9 @@ export class StaticSource implements DesiredSource {
   desiredGeneration(): DesiredGeneration {
     if (this.generation?.groups.get("static") !== this.state) {
       this.generation = {
-        groups: new Map([["static", this.state]]),
+        groups: ShardedMap.empty<readonly DesiredRegistration[]>().with(
+          new Map([["static", this.state]]),
+        ),
         previous: undefined,
         changed: undefined,
       };

@@ -9,6 +9,7 @@ import { decodeCurator } from "../../lib/formats/curator.js";
 import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
 import { silentLogger } from "../../lib/log.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
+import { ShardedMap } from "../../lib/sharded-map.js";
 import { type DesiredSource, Syncer, type WriteGate } from "../../lib/sync/syncer.js";
 import { ZkRegistry } from "../../lib/zookeeper/registry.js";
 import { ZkSession } from "../../lib/zookeeper/session.js";
@@ -18,23 +19,18 @@ import { freshChroot } from "../support/zk-chroot.js";
 /** A source with one group per key, replaced wholesale by `set`; each set is a generation. */
 class GroupedSource implements DesiredSource {
   private generation: DesiredGeneration = {
-    groups: new Map(),
+    groups: ShardedMap.empty(),
     previous: undefined,
     changed: undefined,
   };
   private listeners: Array<() => void> = [];
   set(key: string, regs: readonly DesiredRegistration[] | undefined): void {
-    const groups = new Map(this.generation.groups.entries());
-    if (regs) groups.set(key, [...regs]);
-    else groups.delete(key);
+    const groups = this.generation.groups.with(new Map([[key, regs && [...regs]]]));
     this.generation = { groups, previous: this.generation, changed: new Set([key]) };
     for (const l of this.listeners) l();
   }
   desiredGeneration(): DesiredGeneration {
     return this.generation;
-  }
-  desiredByService(): ReadonlyMap<string, readonly DesiredRegistration[]> {
-    return new Map(this.generation.groups.entries());
   }
   synced(): boolean {
     return true;
@@ -136,7 +132,7 @@ describe("Syncer: incremental passes", () => {
     return out;
   }
 
-  function expected(groups: ReadonlyMap<string, readonly DesiredRegistration[]>) {
+  function expected(groups: ShardedMap<readonly DesiredRegistration[]>) {
     const out = new Map<string, Map<string, string>>();
     for (const regs of groups.values()) {
       for (const r of regs) {
@@ -177,7 +173,7 @@ describe("Syncer: incremental passes", () => {
           ),
         );
       }
-      const want = show(expected(source.desiredByService()));
+      const want = show(expected(source.desiredGeneration().groups));
       await waitUntil(
         `step ${step} converged`,
         async () => show(await state(session, parents)) === want,
