@@ -99,6 +99,49 @@ export function plan(
   return changes;
 }
 
+/** Owned nodes and desired registrations of some parents: plans for it touch nothing else. */
+export interface ParentChunk {
+  readonly owned: OwnedNode[];
+  readonly desired: DesiredRegistration[];
+}
+
+/**
+ * Splits a planning job into chunks of whole parents (all of a parent's owned nodes and desired
+ * registrations together, since the plan matches them by key within a parent), each closed once
+ * it holds `size` items or more. Planning the chunks one by one gives the same changes as
+ * planning everything at once.
+ */
+export function chunksByParent(
+  owned: Iterable<OwnedNode>,
+  desired: Iterable<DesiredRegistration>,
+  size: number,
+): ParentChunk[] {
+  const byParent = new Map<string, ParentChunk>();
+  const of = (parent: string) => {
+    let part = byParent.get(parent);
+    if (!part) {
+      part = { owned: [], desired: [] };
+      byParent.set(parent, part);
+    }
+    return part;
+  };
+  for (const d of desired) of(d.parent).desired.push(d);
+  for (const n of owned) of(n.parent).owned.push(n);
+
+  const chunks: ParentChunk[] = [];
+  let chunk: ParentChunk = { owned: [], desired: [] };
+  for (const part of byParent.values()) {
+    chunk.owned.push(...part.owned);
+    chunk.desired.push(...part.desired);
+    if (chunk.owned.length + chunk.desired.length >= size) {
+      chunks.push(chunk);
+      chunk = { owned: [], desired: [] };
+    }
+  }
+  if (chunk.owned.length + chunk.desired.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
 /** Prefer a node of the current session (no write needed), then the newest. */
 function pickKeeper(nodes: OwnedNode[], session: string): OwnedNode {
   return nodes.reduce((best, n) => {

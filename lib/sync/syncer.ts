@@ -17,10 +17,15 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { DesiredRegistration } from "../registration.js";
 import type { ShardedMap } from "../sharded-map.js";
-import type { ZkRegistry } from "../zookeeper/registry.js";
+import type { ApplyResult, ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
 import { OwnedNodes } from "./owned.js";
-import { type Change, type OwnedNode, plan } from "./plan.js";
+import { type Change, chunksByParent, type OwnedNode, plan } from "./plan.js";
+
+/** Registrations per planned-and-written chunk (whole parents, so a chunk may be larger). */
+const CHUNK_SIZE = 1_000;
+/** Chunks being written at once; each is itself several multis in flight. */
+const CHUNKS_IN_FLIGHT = 3;
 
 /** What the syncer needs of the Kubernetes side. */
 export interface DesiredSource {
@@ -193,7 +198,7 @@ export class Syncer {
 
   /** One pass; true if another pass is needed at once. */
   private async reconcile(): Promise<boolean> {
-    const { registry, session, source, logger } = this.opts;
+    const { registry, session, source } = this.opts;
     const generation = source.desiredGeneration();
     const groups = generation.groups;
     const allowDeletes = source.synced();
@@ -245,24 +250,16 @@ export class Syncer {
       }
       owned.push(...this.owned.under(scope));
     }
-    const changes = plan(owned, desired, {
-      session: session.sessionId ?? "",
-      allowDeletes,
-      render: (d, prev) => registry.render(d, prev),
-    });
-    this.opts.metrics?.queueDepth.set(changes.length);
-    if (changes.length > 0) logChanges(logger, changes, this.opts.dryRun === true);
-    if (this.opts.dryRun) {
-      this.applied = true;
-      this.opts.metrics?.queueDepth.set(0);
-      return false;
-    }
-    let result: Awaited<ReturnType<ZkRegistry["apply"]>>;
+    let result: ApplyResult | undefined;
     try {
-      result = await registry.apply(changes);
+      result = await this.planAndApply(owned, desired, allowDeletes);
     } catch (err) {
       this.planned = undefined;
       throw err;
+    }
+    if (result === undefined) {
+      this.applied = true; // dry run: the plan is logged, nothing written
+      return false;
     }
     const touched = new Set<string>();
     for (const n of result.removed) {
@@ -272,7 +269,6 @@ export class Syncer {
       if (!this.owned.has(n.path)) this.count(n, 1, touched);
       this.owned.set(n);
     }
-    this.opts.metrics?.queueDepth.set(0);
     this.publishCounts(touched);
     const emptied = result.removed.map((n) => n.parent);
     if (allowDeletes && emptied.length > 0) await registry.cleanupParents(emptied);
@@ -283,6 +279,62 @@ export class Syncer {
     this.applied = allowDeletes || this.applied;
     this.lastTerm = this.opts.gate?.term?.();
     return false;
+  }
+
+  /**
+   * Plans and writes in chunks of whole parents, each chunk's writes under way while the next
+   * is rendered: a cold start of 100,000 registrations would otherwise render and log them all
+   * before its first write. Resolves with every chunk's result merged, or undefined on a dry
+   * run; after a failed chunk, starts no more and rejects once those under way have settled.
+   */
+  private async planAndApply(
+    owned: readonly OwnedNode[],
+    desired: readonly DesiredRegistration[],
+    allowDeletes: boolean,
+  ): Promise<ApplyResult | undefined> {
+    const { registry, session, logger, metrics } = this.opts;
+    const dryRun = this.opts.dryRun === true;
+    const merged = {
+      written: [] as OwnedNode[],
+      removed: [] as OwnedNode[],
+      rescan: false,
+      failed: 0,
+    };
+    const writing: Promise<void>[] = [];
+    let failure: { error: unknown } | undefined;
+    let queued = 0;
+    for (const chunk of chunksByParent(owned, desired, CHUNK_SIZE)) {
+      if (failure) break;
+      const changes = plan(chunk.owned, chunk.desired, {
+        session: session.sessionId ?? "",
+        allowDeletes,
+        render: (d, prev) => registry.render(d, prev),
+      });
+      if (changes.length === 0) continue;
+      logChanges(logger, changes, dryRun);
+      if (dryRun) continue;
+      queued += changes.length;
+      metrics?.queueDepth.set(queued);
+      const write = registry.apply(changes).then(
+        (r) => {
+          merged.written.push(...r.written);
+          merged.removed.push(...r.removed);
+          merged.rescan ||= r.rescan;
+          merged.failed += r.failed;
+          queued -= changes.length;
+          metrics?.queueDepth.set(queued);
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      writing.push(write);
+      if (writing.length >= CHUNKS_IN_FLIGHT) await writing.shift();
+    }
+    await Promise.all(writing);
+    metrics?.queueDepth.set(0);
+    if (failure) throw failure.error;
+    return dryRun ? undefined : merged;
   }
 
   /**
