@@ -9,10 +9,10 @@
  */
 import { spawnSync } from "node:child_process";
 import net from "node:net";
-import zookeeper from "node-zookeeper-client";
 import { type EndpointSpec, service, slice } from "../test/kubernetes/objects.js";
 import { FakeApiServer } from "../test/support/fake-apiserver.js";
 import { writeKubeconfig } from "../test/support/kubeconfig.js";
+import { curatorJson, plainMkdirp } from "../test/support/legacy-client.js";
 import { startZooKeeper, zooKeeperInstalled } from "../test/support/zookeeper.js";
 import { startBridge } from "./app.js";
 import type { Config, ListenAddress } from "./config.js";
@@ -82,6 +82,16 @@ const PODS = (app: string, prefix: string, n: number): EndpointSpec[] =>
     node: "node-1",
   }));
 
+/** web.shop's one EndpointSlice, ports http and metrics, holding `pods`. */
+const webSlice = (pods: EndpointSpec[]) =>
+  slice("shop", "web-x1", "web", {
+    ports: [
+      { name: "http", port: 8080 },
+      { name: "metrics", port: 9090 },
+    ],
+    endpoints: pods,
+  });
+
 function seedCluster(api: FakeApiServer): void {
   api.apply(
     service("shop", "web", {
@@ -91,15 +101,7 @@ function seedCluster(api: FakeApiServer): void {
       ],
     }),
   );
-  api.apply(
-    slice("shop", "web-x1", "web", {
-      ports: [
-        { name: "http", port: 8080 },
-        { name: "metrics", port: 9090 },
-      ],
-      endpoints: PODS("web", "10.1.0", 3),
-    }),
-  );
+  api.apply(webSlice(PODS("web", "10.1.0", 3)));
   api.apply(service("payments", "api", { annotations: { "kube-zk-bridge.io/weight": "10" } }));
   api.apply(slice("payments", "api-x1", "api", { endpoints: PODS("api", "10.2.0", 2) }));
   api.apply(
@@ -124,43 +126,19 @@ function flipReadiness(api: FakeApiServer): NodeJS.Timeout {
     const pods = PODS("web", "10.1.0", 3);
     if (draining)
       Object.assign(pods[2] as EndpointSpec, { ready: false, serving: true, terminating: true });
-    api.apply(
-      slice("shop", "web-x1", "web", {
-        ports: [
-          { name: "http", port: 8080 },
-          { name: "metrics", port: 9090 },
-        ],
-        endpoints: pods,
-      }),
-    );
+    api.apply(webSlice(pods));
   }, 20_000);
 }
 
 /** A legacy app that registered itself the Curator way: the bridge serves it in DNS too. */
 async function registerLegacyService(connect: string): Promise<void> {
-  const client = zookeeper.createClient(connect);
-  await new Promise<void>((resolve, reject) => {
-    client.once("connected", () => {
-      const data = Buffer.from(
-        JSON.stringify({
-          name: "billing.legacy",
-          id: "billing-1",
-          address: "192.168.50.10",
-          port: 7001,
-          sslPort: null,
-          payload: null,
-          registrationTimeUTC: Date.now(),
-          serviceType: "DYNAMIC",
-          uriSpec: null,
-        }),
-      );
-      client.mkdirp("/services/billing.legacy/billing-1", data, (err) =>
-        err ? reject(err) : resolve(),
-      );
-    });
-    client.connect();
-  });
-  client.close();
+  await plainMkdirp(
+    connect,
+    "/services/billing.legacy/billing-1",
+    curatorJson("billing.legacy", "billing-1", "192.168.50.10", 7001, {
+      registrationTimeUTC: Date.now(),
+    }),
+  );
 }
 
 /** The configured address if free, else a free port on the same host (a demo must just work). */

@@ -2,18 +2,15 @@
 import { Writable } from "node:stream";
 import zookeeper from "node-zookeeper-client";
 import { pino } from "pino";
-import { silentLogger } from "../../lib/log.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
+import { curatorJson } from "../support/legacy-client.js";
+
+// Shared with the other ZooKeeper tests, the end-to-end tests and `demo`.
+export { curatorJson } from "../support/legacy-client.js";
+export { openSession } from "../support/session.js";
 
 export const EPHEMERAL = zookeeper.CreateMode.EPHEMERAL;
 export const EPHEMERAL_SEQUENTIAL = zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL;
 export const PERSISTENT = zookeeper.CreateMode.PERSISTENT;
-
-export async function openSession(connect: string, sessionTimeoutMs = 4000): Promise<ZkSession> {
-  const s = new ZkSession({ connect, sessionTimeoutMs, logger: silentLogger() });
-  await s.start();
-  return s;
-}
 
 /** A logger whose JSON lines land in `lines`. */
 export function capturingLogger() {
@@ -30,23 +27,6 @@ export function capturingLogger() {
   return { logger, lines };
 }
 
-/** Curator JSON as Curator 5.4 writes it with a null payload (what legacy apps register). */
-export function curatorJson(service: string, id: string, address: string, port: number): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      name: service,
-      id,
-      address,
-      port,
-      sslPort: null,
-      payload: null,
-      registrationTimeUTC: 1700000000000,
-      serviceType: "DYNAMIC",
-      uriSpec: null,
-    }),
-  );
-}
-
 /** Curator JSON with Spring's payload and metadata. */
 export function springJson(
   service: string,
@@ -55,24 +35,13 @@ export function springJson(
   port: number,
   metadata: Record<string, string>,
 ): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      name: service,
-      id,
-      address,
-      port,
-      sslPort: null,
-      payload: {
-        "@class": "org.springframework.cloud.zookeeper.discovery.ZookeeperInstance",
-        id,
-        name: service,
-        metadata,
-      },
-      registrationTimeUTC: 1700000000000,
-      serviceType: "DYNAMIC",
-      uriSpec: null,
-    }),
-  );
+  const payload = {
+    "@class": "org.springframework.cloud.zookeeper.discovery.ZookeeperInstance",
+    id,
+    name: service,
+    metadata,
+  };
+  return curatorJson(service, id, address, port, { payload });
 }
 
 export function serverSetJson(host: string, port: number, status = "ALIVE"): Buffer {
