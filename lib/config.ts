@@ -68,11 +68,18 @@ const flag = (
   def: string | undefined,
   accepts: string,
   apply: FlagDef["apply"],
-  boolean?: true,
-): FlagDef =>
-  boolean
-    ? { name, default: def, accepts, apply, boolean }
-    : { name, default: def, accepts, apply };
+): FlagDef => ({ name, default: def, accepts, apply });
+
+/** A switch, off by default: `--name` alone turns it on; a given value is read as a boolean. */
+const booleanFlag = (name: string, field: "dryRun" | "json"): FlagDef => ({
+  name,
+  default: "false",
+  accepts: "true or false",
+  apply: (v, c) => {
+    c[field] = parseBool(v);
+  },
+  boolean: true,
+});
 
 export const FLAGS: readonly FlagDef[] = [
   flag("zk-connect", "127.0.0.1:2181", "host:port[,host:port…][/chroot]", (v, c) => {
@@ -134,27 +141,11 @@ export const FLAGS: readonly FlagDef[] = [
   flag("http-listen", "0.0.0.0:8080", "host:port, e.g. 0.0.0.0:8080", (v, c) => {
     c.httpListen = parseListen(v);
   }),
-  flag(
-    "dry-run",
-    "false",
-    "true or false",
-    (v, c) => {
-      c.dryRun = parseBool(v);
-    },
-    true,
-  ),
+  booleanFlag("dry-run", "dryRun"),
   flag("log-level", "info", LOG_LEVELS.join(", "), (v, c) => {
     c.logLevel = parseOne(v, LOG_LEVELS);
   }),
-  flag(
-    "json",
-    "false",
-    "true or false",
-    (v, c) => {
-      c.json = parseBool(v);
-    },
-    true,
-  ),
+  booleanFlag("json", "json"),
 ];
 
 /** `--zk-connect` ⇔ `KZB_ZK_CONNECT` */
