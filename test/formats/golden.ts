@@ -53,71 +53,53 @@ export const drainingV6: Registration = {
 /** The same IPv6 endpoint as a ServerSet member: primary is its named `grpc` port. */
 export const stoppingV6: Registration = { ...drainingV6, port: 9000, metadata: {} };
 
+interface CuratorFixture {
+  readonly file: string;
+  readonly registration: Registration;
+  readonly payload: "spring" | "none";
+  readonly probe: CuratorSerializeInput;
+}
+
+/**
+ * `file`, as the real Curator 5.4 jar writes `registration`'s instance (its service, id,
+ * address and port, registered at REGISTRATION_TIME) with `payload` and what `writes` says.
+ */
+function curatorFixture(
+  file: string,
+  registration: Registration,
+  payload: "spring" | "none",
+  writes: Pick<CuratorSerializeInput, "uriSpec" | "metadata">,
+): CuratorFixture {
+  const { service: name, id, address, port } = registration;
+  const instance = { name, id, address, port, registrationTimeUTC: REGISTRATION_TIME };
+  return { file, registration, payload, probe: { payload, ...instance, ...writes } };
+}
+
 /** Each Curator fixture, and the arguments that make the real Curator 5.4 jar write it. */
-export const curatorFixtures: readonly {
-  file: string;
-  registration: Registration;
-  payload: "spring" | "none";
-  probe: CuratorSerializeInput;
-}[] = [
-  {
-    file: "curator-spring.json",
-    registration: web,
-    payload: "spring",
-    probe: {
-      payload: "spring",
-      name: "web.shop",
-      id: "web-7d4b9-abcde",
-      address: "10.0.0.5",
-      port: 8080,
-      registrationTimeUTC: REGISTRATION_TIME,
-      uriSpec: SPRING_URI_SPEC,
-      metadata: [
-        ["instance_status", "UP"],
-        ["k8s.namespace", "shop"],
-        ["k8s.pod", "web-7d4b9-abcde"],
-        ["k8s.service", "web"],
-        ["kube-zk-bridge.io/cluster", "default"],
-        ["port.http", "8080"],
-        ["port.metrics", "9090"],
-        ["weight", "10"],
-      ],
-    },
-  },
-  {
-    file: "curator-none.json",
-    registration: web,
-    payload: "none",
-    probe: {
-      payload: "none",
-      name: "web.shop",
-      id: "web-7d4b9-abcde",
-      address: "10.0.0.5",
-      port: 8080,
-      registrationTimeUTC: REGISTRATION_TIME,
-      uriSpec: SPRING_URI_SPEC,
-    },
-  },
-  {
-    file: "curator-spring-ipv6-draining.json",
-    registration: drainingV6,
-    payload: "spring",
-    probe: {
-      payload: "spring",
-      name: "web.shop",
-      id: "fd00--5",
-      address: "fd00::5",
-      port: 8080,
-      registrationTimeUTC: REGISTRATION_TIME,
-      uriSpec: "{scheme}://[{address}]:{port}",
-      metadata: [
-        ["instance_status", "OUT_OF_SERVICE"],
-        ["kube-zk-bridge.io/cluster", "default"],
-        ["note", 'tab\there "quoted" \\ é ✓ \u001b/'],
-        ["port.grpc", "9000"],
-      ],
-    },
-  },
+export const curatorFixtures: readonly CuratorFixture[] = [
+  curatorFixture("curator-spring.json", web, "spring", {
+    uriSpec: SPRING_URI_SPEC,
+    metadata: [
+      ["instance_status", "UP"],
+      ["k8s.namespace", "shop"],
+      ["k8s.pod", "web-7d4b9-abcde"],
+      ["k8s.service", "web"],
+      ["kube-zk-bridge.io/cluster", "default"],
+      ["port.http", "8080"],
+      ["port.metrics", "9090"],
+      ["weight", "10"],
+    ],
+  }),
+  curatorFixture("curator-none.json", web, "none", { uriSpec: SPRING_URI_SPEC }),
+  curatorFixture("curator-spring-ipv6-draining.json", drainingV6, "spring", {
+    uriSpec: "{scheme}://[{address}]:{port}",
+    metadata: [
+      ["instance_status", "OUT_OF_SERVICE"],
+      ["kube-zk-bridge.io/cluster", "default"],
+      ["note", 'tab\there "quoted" \\ é ✓ \u001b/'],
+      ["port.grpc", "9000"],
+    ],
+  }),
 ];
 
 export const serverSetFixtures: readonly {
