@@ -24,7 +24,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { type Config, parseCommandLine } from "../../lib/config.js";
 import { KubernetesSource } from "../../lib/kubernetes/source.js";
 import { silentLogger } from "../../lib/log.js";
-import { endpoints, node, service, slice } from "../kubernetes/objects.js";
+import { endpoints, node, nodeAddressedService, slice } from "../kubernetes/objects.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { waitUntil } from "../support/wait.js";
 import {
@@ -96,13 +96,7 @@ async function runSource(
 ): Promise<Scenario> {
   const fake = await FakeApiServer.start({ bookmarkIntervalMs: 100 });
   running.push(fake);
-  fake.apply(
-    service("shop", "web", {
-      type: "NodePort",
-      ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30080 }],
-      annotations: { "kube-zk-bridge.io/address": "node" },
-    }),
-  );
+  fake.apply(nodeAddressedService("shop", "web", 30080));
   fake.apply(
     slice("shop", "web-abc", "web", {
       endpoints: [{ address: "10.0.0.5", pod: "web-1", node: "node-a" }],
@@ -232,6 +226,15 @@ function sourceFiles(dir: string): string[] {
 
 const CODE = [...sourceFiles("lib"), ...sourceFiles("cmd")];
 
+function parse(file: string): ts.SourceFile {
+  return ts.createSourceFile(
+    file,
+    readFileSync(path.join(REPO, file), "utf8"),
+    ts.ScriptTarget.Latest,
+    true,
+  );
+}
+
 /** A path literal with `${…}` parts: glued to text they are optional scope (`/api/v1${within}/x`), a whole segment is a name. */
 function templateText(node: ts.TemplateExpression): string {
   let text = node.head.text;
@@ -247,12 +250,7 @@ function templateText(node: ts.TemplateExpression): string {
 function apiPathLiterals(): Array<{ file: string; text: string }> {
   const found: Array<{ file: string; text: string }> = [];
   for (const file of CODE) {
-    const sf = ts.createSourceFile(
-      file,
-      readFileSync(path.join(REPO, file), "utf8"),
-      ts.ScriptTarget.Latest,
-      true,
-    );
+    const sf = parse(file);
     const visit = (n: ts.Node): void => {
       let text: string | undefined;
       if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) text = n.text;
@@ -285,12 +283,7 @@ it("every Kubernetes API path in the code names a resource some variant grants (
 it("nothing reaches the API server except through those paths: client-node is used for KubeConfig only", () => {
   const uses: string[] = [];
   for (const file of CODE) {
-    const sf = ts.createSourceFile(
-      file,
-      readFileSync(path.join(REPO, file), "utf8"),
-      ts.ScriptTarget.Latest,
-      true,
-    );
+    const sf = parse(file);
     for (const st of sf.statements) {
       if (!ts.isImportDeclaration(st) || !ts.isStringLiteral(st.moduleSpecifier)) continue;
       if (st.moduleSpecifier.text !== "@kubernetes/client-node") continue;

@@ -49,6 +49,22 @@ export function service(
   };
 }
 
+/**
+ * A NodePort Service (http 80 → 8080 on `nodePort`) annotated `address: node`: the bridge
+ * registers its pods at their Node's address and the node port.
+ */
+export function nodeAddressedService(
+  namespace: string,
+  name: string,
+  nodePort: number,
+): FakeObject {
+  return service(namespace, name, {
+    type: "NodePort",
+    ports: [{ name: "http", port: 80, targetPort: 8080, nodePort }],
+    annotations: { "kube-zk-bridge.io/address": "node" },
+  });
+}
+
 export interface EndpointSpec {
   address: string;
   ready?: boolean | null;

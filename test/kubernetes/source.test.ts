@@ -7,7 +7,7 @@ import { KubernetesSource, type KubernetesSourceOptions } from "../../lib/kubern
 import { silentLogger } from "../../lib/log.js";
 import { createMetrics, type Metrics } from "../../lib/metrics.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
-import { endpoints, node, service, slice } from "./objects.js";
+import { endpoints, node, nodeAddressedService, service, slice } from "./objects.js";
 import { waitFor } from "./wait.js";
 
 let fake: FakeApiServer;
@@ -318,13 +318,7 @@ describe("KubernetesSource", () => {
     await converge(source, ["/services/web.shop/web-1 10.0.0.1:8080"]);
     expect(fake.requests("list", "nodes")).toBe(0);
 
-    fake.apply(
-      service("shop", "web", {
-        type: "NodePort",
-        ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30080 }],
-        annotations: { "kube-zk-bridge.io/address": "node" },
-      }),
-    );
+    fake.apply(nodeAddressedService("shop", "web", 30080));
     fake.apply(
       slice("shop", "web-abc", "web", {
         endpoints: [{ address: "10.0.0.1", pod: "web-1", node: "n1" }],
@@ -347,13 +341,7 @@ describe("KubernetesSource", () => {
         }),
       );
     }
-    fake.apply(
-      service("shop", "n", {
-        type: "NodePort",
-        ports: [{ name: "http", port: 80, targetPort: 8080, nodePort: 30080 }],
-        annotations: { "kube-zk-bridge.io/address": "node" },
-      }),
-    );
+    fake.apply(nodeAddressedService("shop", "n", 30080));
     fake.apply(
       slice("shop", "n-x", "n", {
         endpoints: [{ address: "10.0.0.9", pod: "n-1", node: "n1" }],
