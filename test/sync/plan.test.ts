@@ -1,28 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { DesiredRegistration } from "../../lib/registration.js";
-import { type Change, type OwnedNode, plan, targetOf } from "../../lib/sync/plan.js";
+import {
+  type Change,
+  chunksByParent,
+  type OwnedNode,
+  plan,
+  targetOf,
+} from "../../lib/sync/plan.js";
+import { desired } from "./support.js";
 
 const S = "aaaa"; // this session
 const OLD = "bbbb"; // an earlier incarnation
 
-function desired(
-  id: string,
-  address = "10.0.0.1",
-  extra: Partial<DesiredRegistration> = {},
-): DesiredRegistration {
-  return {
-    service: "web.shop",
-    id,
-    address,
-    port: 8080,
-    ports: { http: 8080 },
-    metadata: {},
-    draining: false,
-    format: "curator",
-    parent: "/services/web.shop",
-    ...extra,
-  };
-}
 const render = (d: DesiredRegistration) => Buffer.from(`${d.address}:${d.port}:${d.draining}`);
 
 function owned(d: DesiredRegistration, owner = S, data = render(d), path?: string): OwnedNode {
@@ -147,5 +136,62 @@ describe("plan", () => {
       node: { version: 3 },
       data: Buffer.from("10.0.0.9:8080:false"),
     });
+  });
+});
+
+describe("chunksByParent", () => {
+  // A mixed registry: 40 parents, some nodes ours from this session or an old one, some stale,
+  // some desired and unwritten, duplicates and ServerSets among them.
+  function registry(seed: number) {
+    let x = seed;
+    const rand = (n: number) => {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      return x % n;
+    };
+    const wanted: DesiredRegistration[] = [];
+    const nodes: OwnedNode[] = [];
+    for (let i = 0; i < 600; i++) {
+      const parent = `/services/svc-${rand(40)}`;
+      const format = rand(4) === 0 ? "serverset" : "curator";
+      const d = desired(`p${rand(300)}`, `10.0.${rand(3)}.${rand(250)}`, { parent, format });
+      const fate = rand(5);
+      if (fate !== 0) wanted.push(d);
+      if (fate !== 1) {
+        const data = rand(3) === 0 ? Buffer.from("stale") : render(d);
+        nodes.push(owned(d, rand(2) === 0 ? S : OLD, data, `${parent}/n${i}`));
+      }
+    }
+    return { wanted, nodes };
+  }
+
+  it.each([1, 2, 3])(
+    "planning chunk by chunk gives the same changes as all at once (seed %i)",
+    (seed) => {
+      const { wanted, nodes } = registry(seed);
+      for (const allowDeletes of [false, true]) {
+        const opts = { session: S, allowDeletes, render };
+        const whole = summary(plan(nodes, wanted, opts));
+        const chunks = chunksByParent(nodes, wanted, 50);
+        expect(chunks.length).toBeGreaterThan(5);
+        const parts = chunks.flatMap((c) => plan(c.owned, c.desired, opts));
+        expect(summary(parts)).toEqual(whole);
+        expect(whole.length).toBeGreaterThan(100);
+      }
+    },
+  );
+
+  it("keeps each parent whole and every item exactly once", () => {
+    const { wanted, nodes } = registry(7);
+    const chunks = chunksByParent(nodes, wanted, 50);
+    const home = new Map<string, number>();
+    chunks.forEach((c, i) => {
+      for (const item of [...c.owned, ...c.desired]) {
+        expect(home.get(item.parent) ?? i).toBe(i);
+        home.set(item.parent, i);
+      }
+    });
+    expect(chunks.flatMap((c) => c.owned)).toHaveLength(nodes.length);
+    expect(chunks.flatMap((c) => c.desired)).toHaveLength(wanted.length);
+    expect(new Set(chunks.flatMap((c) => c.owned))).toEqual(new Set(nodes));
   });
 });

@@ -4,17 +4,16 @@
  * desired state) and that it is a shortcut (renders only what changed).
  */
 import { EventEmitter } from "node:events";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCurator } from "../../lib/formats/curator.js";
 import type { DesiredGeneration } from "../../lib/kubernetes/desired-state.js";
-import { silentLogger } from "../../lib/log.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
 import { ShardedMap } from "../../lib/sharded-map.js";
-import { type DesiredSource, Syncer, type WriteGate } from "../../lib/sync/syncer.js";
-import { ZkRegistry } from "../../lib/zookeeper/registry.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
+import type { DesiredSource, WriteGate } from "../../lib/sync/syncer.js";
+import type { ZkSession } from "../../lib/zookeeper/session.js";
+import { openSession } from "../support/session.js";
 import { waitUntil } from "../support/wait.js";
-import { freshChroot } from "../support/zk-chroot.js";
+import { desired, perTestChroot, wireSyncer } from "./support.js";
 
 /** A source with one group per key, replaced wholesale by `set`; each set is a generation. */
 class GroupedSource implements DesiredSource {
@@ -40,20 +39,13 @@ class GroupedSource implements DesiredSource {
   }
 }
 
-function reg(parent: string, id: string, address: string): DesiredRegistration {
-  const service = parent.slice(parent.lastIndexOf("/") + 1);
-  return {
-    service,
-    id,
-    address,
-    port: 8080,
-    ports: { http: 8080 },
-    metadata: { "kube-zk-bridge.io/cluster": "default" },
-    draining: false,
-    format: "curator",
+/** An instance of the service whose parent is `parent`. */
+const reg = (parent: string, id: string, address: string) =>
+  desired(id, address, {
+    service: parent.slice(parent.lastIndexOf("/") + 1),
     parent,
-  };
-}
+    metadata: { "kube-zk-bridge.io/cluster": "default" },
+  });
 
 /** A leadership stand-in: the test decides who leads and in which term. */
 class TestGate extends EventEmitter<{ change: [boolean] }> implements WriteGate {
@@ -84,36 +76,12 @@ function random(seed: number): () => number {
 }
 
 describe("Syncer: incremental passes", () => {
-  let connect: string;
-  const cleanups: Array<() => Promise<void>> = [];
-  beforeEach(async () => {
-    connect = await freshChroot();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const t = perTestChroot();
 
   async function start(source: GroupedSource, resyncMs?: number, gate?: WriteGate) {
-    const session = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
-    await session.start();
-    cleanups.push(() => session.close());
-    const registry = new ZkRegistry({
-      session,
-      clusterName: "default",
-      basePath: "/services",
-      serversetBasePath: "/serversets",
-      curatorPayload: "spring",
-      logger: silentLogger(),
-    });
-    const syncer = new Syncer({
-      source,
-      registry,
-      session,
-      logger: silentLogger(),
-      ...(resyncMs ? { resyncMs } : {}),
-      ...(gate ? { gate } : {}),
-    });
-    return { session, registry, syncer };
+    const session = await openSession(t.connect);
+    t.defer(() => session.close());
+    return { session, ...wireSyncer(session, source, { resyncMs, gate }) };
   }
 
   /** `parent → id → address` as ZooKeeper holds it now. */
@@ -154,7 +122,7 @@ describe("Syncer: incremental passes", () => {
     const source = new GroupedSource();
     const { session, syncer } = await start(source);
     syncer.start();
-    cleanups.push(() => syncer.stop());
+    t.defer(() => syncer.stop());
     const parents = ["/services/a", "/services/b", "/services/c"];
     const next = random(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
@@ -198,7 +166,7 @@ describe("Syncer: incremental passes", () => {
       return render(d, prev);
     };
     syncer.start();
-    cleanups.push(() => syncer.stop());
+    t.defer(() => syncer.stop());
     await waitUntil("all registered", () => syncer.status().owned === 100);
     expect(renders).toBeGreaterThanOrEqual(100);
 
@@ -230,13 +198,12 @@ describe("Syncer: incremental passes", () => {
       return getData(path);
     };
     syncer.start();
-    cleanups.push(() => syncer.stop());
+    t.defer(() => syncer.stop());
     await waitUntil("all registered", () => syncer.status().owned === 20);
     const readsAfterScan = reads;
 
-    const other = new ZkSession({ connect, sessionTimeoutMs: 4000, logger: silentLogger() });
-    await other.start();
-    cleanups.push(() => other.close());
+    const other = await openSession(t.connect);
+    t.defer(() => other.close());
     await other.remove("/services/s2/i1", -1);
     await other.remove("/services/s4/i3", -1);
     await waitUntil("both restored", async () => {
@@ -267,7 +234,7 @@ describe("Syncer: incremental passes", () => {
       return getData(path);
     };
     syncer.start();
-    cleanups.push(() => syncer.stop());
+    t.defer(() => syncer.stop());
     await waitUntil("all registered", () => syncer.status().owned === 20 && syncer.status().inSync);
 
     reads = 0; // a rescan reads every instance node

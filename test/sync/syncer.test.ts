@@ -1,53 +1,32 @@
 import zookeeper from "node-zookeeper-client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCurator } from "../../lib/formats/curator.js";
 import { decodeServerSet } from "../../lib/formats/serverset.js";
-import { silentLogger } from "../../lib/log.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
-import { Syncer } from "../../lib/sync/syncer.js";
-import { ZkRegistry } from "../../lib/zookeeper/registry.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
+import type { ZkSession } from "../../lib/zookeeper/session.js";
+import { openSession } from "../support/session.js";
 import { StaticSource } from "../support/static-source.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 import { waitUntil } from "../support/wait.js";
-import { freshChroot } from "../support/zk-chroot.js";
 import { startZooKeeper } from "../support/zookeeper.js";
+import { desired, perTestChroot, wireSyncer } from "./support.js";
 
-function reg(
-  id: string,
-  address: string,
-  extra: Partial<DesiredRegistration> = {},
-): DesiredRegistration {
-  return {
-    service: "web.shop",
-    id,
-    address,
-    port: 8080,
+/** web.shop with two named ports and the metadata the source writes. */
+const reg = (id: string, address: string, extra: Partial<DesiredRegistration> = {}) =>
+  desired(id, address, {
     ports: { http: 8080, metrics: 9090 },
     metadata: { "kube-zk-bridge.io/cluster": "default", "k8s.namespace": "shop" },
-    draining: false,
-    format: "curator",
-    parent: "/services/web.shop",
     ...extra,
-  };
-}
+  });
 const ss = (id: string, address: string) =>
   reg(id, address, { format: "serverset", parent: "/serversets/web.shop" });
 
 describe("Syncer against a real ZooKeeper", () => {
-  let connect: string;
-  const cleanups: Array<() => Promise<void>> = [];
-  beforeEach(async () => {
-    connect = await freshChroot();
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const t = perTestChroot();
 
-  async function session(conn = connect, sessionTimeoutMs = 4000) {
-    const s = new ZkSession({ connect: conn, sessionTimeoutMs, logger: silentLogger() });
-    await s.start();
-    cleanups.push(() => s.close());
+  async function session(conn = t.connect, sessionTimeoutMs = 4000) {
+    const s = await openSession(conn, sessionTimeoutMs);
+    t.defer(() => s.close());
     return s;
   }
 
@@ -55,24 +34,10 @@ describe("Syncer against a real ZooKeeper", () => {
     source: StaticSource,
     opts: { conn?: string; dryRun?: boolean; payload?: "spring" | "none"; timeout?: number } = {},
   ) {
-    const s = await session(opts.conn ?? connect, opts.timeout ?? 4000);
-    const registry = new ZkRegistry({
-      session: s,
-      clusterName: "default",
-      basePath: "/services",
-      serversetBasePath: "/serversets",
-      curatorPayload: opts.payload ?? "spring",
-      logger: silentLogger(),
-    });
-    const syncer = new Syncer({
-      source,
-      registry,
-      session: s,
-      logger: silentLogger(),
-      dryRun: opts.dryRun ?? false,
-    });
+    const s = await session(opts.conn ?? t.connect, opts.timeout ?? 4000);
+    const { syncer } = wireSyncer(s, source, { payload: opts.payload, dryRun: opts.dryRun });
     syncer.start();
-    cleanups.push(() => syncer.stop());
+    t.defer(() => syncer.stop());
     return { s, syncer };
   }
 
@@ -143,6 +108,33 @@ describe("Syncer against a real ZooKeeper", () => {
     expect((await obs.getData("/services/web.shop/legacy-1")).data).toEqual(foreignData);
   });
 
+  it("a registry of many chunks lands whole, writes overlapping; a foreign node mid-way costs only itself", async () => {
+    const obs = await session();
+    // 100 services × 50 endpoints: five planning chunks, some written while others render.
+    const regs = Array.from({ length: 5000 }, (_, i) =>
+      reg(`web-${i % 50}`, `10.1.${Math.floor(i / 50)}.${i % 50}`, {
+        service: `svc-${Math.floor(i / 50)}`,
+        parent: `/services/svc-${Math.floor(i / 50)}`,
+      }),
+    );
+    await obs.mkdirp("/services/svc-31");
+    await obs.create(
+      "/services/svc-31/web-7",
+      Buffer.from("theirs"),
+      zookeeper.CreateMode.EPHEMERAL,
+    );
+    const { syncer } = await bridge(new StaticSource(regs));
+    await waitUntil("in sync", async () => syncer.status().inSync);
+    expect(syncer.status().owned).toBe(4999);
+    for (const svc of [0, 31, 99]) {
+      const names = await children(obs, `/services/svc-${svc}`);
+      expect(names).toHaveLength(50);
+    }
+    expect((await obs.getData("/services/svc-31/web-7")).data).toEqual(Buffer.from("theirs"));
+    const sample = await obs.getData("/services/svc-99/web-49");
+    expect(decodeCurator(sample.data, "svc-99", "web-49").address).toBe("10.1.99.49");
+  });
+
   it("deletes nothing until the source has synced; empty parents it made are cleaned up", async () => {
     const obs = await session();
     const src = new StaticSource([
@@ -190,9 +182,9 @@ describe("Syncer against a real ZooKeeper", () => {
 
   it("after session expiry every registration comes back", async () => {
     const zk = await startZooKeeper();
-    cleanups.push(() => zk.stop());
+    t.defer(() => zk.stop());
     const proxy = await startTcpProxy(zk.port);
-    cleanups.push(() => proxy.close());
+    t.defer(() => proxy.close());
     const obs = await session(zk.connect);
     const want = [reg("web-1", "10.0.0.1"), reg("web-2", "10.0.0.2"), ss("web-1", "10.0.0.1")];
     const { s } = await bridge(new StaticSource(want), { conn: proxy.connect, timeout: 1500 });
