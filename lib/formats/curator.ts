@@ -28,6 +28,7 @@ export interface CuratorEncodeOptions {
 
 export const SPRING_PAYLOAD_CLASS =
   "org.springframework.cloud.zookeeper.discovery.ZookeeperInstance";
+const SPRING_PAYLOAD_CLASS_JSON = jsonString(SPRING_PAYLOAD_CLASS);
 export const STATUS_UP = "UP";
 export const STATUS_OUT_OF_SERVICE = "OUT_OF_SERVICE";
 
@@ -71,15 +72,16 @@ const URI_SPEC_V6_JSON = uriSpecJson([
  * first, the rest sorted, so equal registrations always give equal bytes.
  */
 export function curatorMetadata(r: Registration): [string, string][] {
-  const rest: [string, string][] = Object.entries(r.metadata).filter(
-    ([k]) => k !== META.status && k !== META.weight && !k.startsWith(META.portPrefix),
-  );
-  for (const [name, port] of Object.entries(r.ports)) {
-    rest.push([`${META.portPrefix}${name}`, String(port)]);
+  const rest: [string, string][] = [];
+  for (const key in r.metadata) {
+    if (key === META.status || key === META.weight || key.startsWith(META.portPrefix)) continue;
+    rest.push([key, r.metadata[key] as string]);
   }
+  for (const name in r.ports) rest.push([`${META.portPrefix}${name}`, String(r.ports[name])]);
   if (r.weight !== undefined) rest.push([META.weight, String(r.weight)]);
   rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return [[META.status, r.draining ? STATUS_OUT_OF_SERVICE : STATUS_UP], ...rest];
+  rest.unshift([META.status, r.draining ? STATUS_OUT_OF_SERVICE : STATUS_UP]);
+  return rest;
 }
 
 /** The znode bytes for `r`, field for field as Curator 5.4 writes them; FormatError if `r` is unwritable. */
@@ -88,26 +90,22 @@ export function encodeCurator(r: Registration, opts: CuratorEncodeOptions): Buff
   if (!Number.isSafeInteger(opts.registrationTimeUTC) || opts.registrationTimeUTC < 0) {
     throw new FormatError("bad registrationTimeUTC", String(opts.registrationTimeUTC));
   }
-  const payload =
-    opts.payload === "spring"
-      ? jsonObject([
-          ["@class", jsonString(SPRING_PAYLOAD_CLASS)],
-          ["id", jsonString(r.id)],
-          ["name", jsonString(r.service)],
-          ["metadata", jsonObject(curatorMetadata(r).map(([k, v]) => [k, jsonString(v)]))],
-        ])
-      : "null";
-  const json = jsonObject([
-    ["name", jsonString(r.service)],
-    ["id", jsonString(r.id)],
-    ["address", jsonString(r.address)],
-    ["port", String(r.port)],
-    ["sslPort", "null"],
-    ["payload", payload],
-    ["registrationTimeUTC", String(opts.registrationTimeUTC)],
-    ["serviceType", '"DYNAMIC"'],
-    ["uriSpec", isIP(r.address) === 6 ? URI_SPEC_V6_JSON : URI_SPEC_JSON],
-  ]);
+  // Written out rather than through jsonObject: the same bytes, rendered 100k times at start.
+  const name = jsonString(r.service);
+  const id = jsonString(r.id);
+  let payload = "null";
+  if (opts.payload === "spring") {
+    let metadata = "";
+    for (const [k, v] of curatorMetadata(r)) {
+      metadata += `${metadata === "" ? "" : ","}${jsonString(k)}:${jsonString(v)}`;
+    }
+    payload = `{"@class":${SPRING_PAYLOAD_CLASS_JSON},"id":${id},"name":${name},"metadata":{${metadata}}}`;
+  }
+  const uriSpec = isIP(r.address) === 6 ? URI_SPEC_V6_JSON : URI_SPEC_JSON;
+  const json =
+    `{"name":${name},"id":${id},"address":${jsonString(r.address)},"port":${r.port},` +
+    `"sslPort":null,"payload":${payload},"registrationTimeUTC":${opts.registrationTimeUTC},` +
+    `"serviceType":"DYNAMIC","uriSpec":${uriSpec}}`;
   return Buffer.from(json, "utf8");
 }
 

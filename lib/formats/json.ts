@@ -114,14 +114,21 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
 };
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON must escape
-const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: as above
 const ESCAPABLE = /["\\\u0000-\u001f]/g;
+
+/** True if `s` holds a quote, a backslash or a control character (a loop beats a regex test on short strings). */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c) return true;
+  }
+  return false;
+}
 
 /** A JSON string literal escaped as Jackson writes it (`\u001B`: upper-case hex, unlike JSON.stringify). */
 export function jsonString(s: string): string {
   // Almost nothing needs escaping: test once, replace only then (renders 100k nodes at start).
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
+  if (!needsEscape(s)) return `"${s}"`;
   const escaped = s.replace(ESCAPABLE, (c) => {
     return (
       SHORT_ESCAPES[c] ?? `\\u00${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`
@@ -132,5 +139,10 @@ export function jsonString(s: string): string {
 
 /** A JSON object literal from already-encoded values, keys in the given order. */
 export function jsonObject(fields: readonly (readonly [string, string])[]): string {
-  return `{${fields.map(([k, v]) => `${jsonString(k)}:${v}`).join(",")}}`;
+  let out = "{";
+  for (let i = 0; i < fields.length; i++) {
+    const [k, v] = fields[i] as readonly [string, string];
+    out += `${i === 0 ? "" : ","}${jsonString(k)}:${v}`;
+  }
+  return `${out}}`;
 }
