@@ -2,17 +2,11 @@
  * Two replicas of `run` against one ZooKeeper and one (fake) cluster: one elected writer,
  * every replica serving DNS; handover on SIGKILL and on SIGTERM.
  */
-import dgram from "node:dgram";
-import dnsPacket from "dns-packet";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../lib/log.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
+import { describe, expect, it } from "vitest";
 import { service, slice } from "../kubernetes/objects.js";
-import { type BridgeProcess, startCli } from "../support/cli.js";
-import { FakeApiServer } from "../support/fake-apiserver.js";
-import { writeKubeconfig } from "../support/kubeconfig.js";
+import type { BridgeProcess } from "../support/cli.js";
 import { sleep, waitUntil } from "../support/wait.js";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
+import { ownZooKeeper, queryUdp } from "./support.js";
 
 const SESSION_S = 4;
 
@@ -24,52 +18,17 @@ interface Replica {
 
 /** A's with a short timeout; resolves to the number of A records, or -1 on no/failed answer. */
 async function countA(port: number, name: string): Promise<number> {
-  const sock = dgram.createSocket("udp4");
-  try {
-    return await new Promise<number>((resolve) => {
-      const timer = setTimeout(() => resolve(-1), 300);
-      sock.on("message", (msg) => {
-        clearTimeout(timer);
-        const p = dnsPacket.decode(msg);
-        const rcode = (p.flags ?? 0) & 0xf; // dns-packet keeps the rcode in the flags
-        resolve(rcode === 0 ? (p.answers ?? []).filter((a) => a.type === "A").length : -1);
-      });
-      sock.send(
-        dnsPacket.encode({ type: "query", id: 7, questions: [{ type: "A", name }] }),
-        port,
-        "127.0.0.1",
-      );
-    });
-  } finally {
-    sock.close();
-  }
+  const p = await queryUdp(port, name, "A", 300);
+  return p?.rcode === "NOERROR" ? (p.answers ?? []).filter((a) => a.type === "A").length : -1;
 }
 
 describe("two replicas (HA)", () => {
-  let zk: ZooKeeperServer;
-  let api: FakeApiServer;
-  let obs: ZkSession;
-  let kubeconfig: string;
-  const replicas: Replica[] = [];
+  const own = ownZooKeeper();
   let root = 0;
 
-  beforeAll(async () => {
-    zk = await startZooKeeper();
-    obs = new ZkSession({ connect: zk.connect, sessionTimeoutMs: 10_000, logger: silentLogger() });
-    await obs.start();
-  });
-  afterAll(async () => {
-    await obs.close();
-    await zk.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(replicas.splice(0).map((r) => r.proc.stop("SIGKILL")));
-    await api?.close();
-  });
-
+  /** A cluster with web.shop's three pods, and a chroot for it; both fresh. */
   async function cluster() {
-    api = await FakeApiServer.start();
-    kubeconfig = await writeKubeconfig(api.url);
+    const { api, kubeconfig } = await own.cluster();
     api.apply(service("shop", "web"));
     api.apply(
       slice("shop", "web-a", "web", {
@@ -81,31 +40,21 @@ describe("two replicas (HA)", () => {
       }),
     );
     const chroot = `/ha-${++root}`;
-    await obs.mkdirp(chroot);
-    return chroot;
+    await own.obs.mkdirp(chroot);
+    return { chroot, kubeconfig };
   }
 
-  async function replica(chroot: string, name: string): Promise<Replica> {
-    const dnsPort = await freePort();
-    const proc = startCli(
-      [
-        "run",
-        "--zk-connect",
-        `${zk.connect}${chroot}`,
-        "--kubeconfig",
-        kubeconfig,
-        "--zk-session-timeout",
-        `${SESSION_S}s`,
-        "--dns-listen",
-        `127.0.0.1:${dnsPort}`,
-        "--http-listen",
-        `127.0.0.1:${await freePort()}`,
-      ],
-      { POD_NAME: name },
-    );
-    const r = { name, proc, dnsPort };
-    replicas.push(r);
-    return r;
+  async function replica(
+    { chroot, kubeconfig }: { chroot: string; kubeconfig: string },
+    name: string,
+  ): Promise<Replica> {
+    const { proc, dnsPort } = await own.run({
+      zkConnect: `${own.zk.connect}${chroot}`,
+      kubeconfig,
+      sessionTimeout: `${SESSION_S}s`,
+      env: { POD_NAME: name },
+    });
+    return { name, proc, dnsPort };
   }
 
   const isLeader = (r: Replica) => {
@@ -115,18 +64,18 @@ describe("two replicas (HA)", () => {
     return changes.at(-1)?.msg === "became leader";
   };
   const owners = async (dir: string) => {
-    const kids = await obs.getChildren(dir).catch(() => [] as string[]);
+    const kids = await own.obs.getChildren(dir).catch(() => [] as string[]);
     return Promise.all(
-      kids.map(async (k) => (await obs.exists(`${dir}/${k}`))?.ephemeralOwner.toString("hex")),
+      kids.map(async (k) => (await own.obs.exists(`${dir}/${k}`))?.ephemeralOwner.toString("hex")),
     );
   };
 
   it("exactly one writes; SIGKILL of the leader hands over with every registration restored", async () => {
-    const chroot = await cluster();
-    const dir = `${chroot}/services/web.shop`;
-    const a = await replica(chroot, "replica-a");
+    const c = await cluster();
+    const dir = `${c.chroot}/services/web.shop`;
+    const a = await replica(c, "replica-a");
     await waitUntil("a leads", () => isLeader(a));
-    const b = await replica(chroot, "replica-b");
+    const b = await replica(c, "replica-b");
     await waitUntil("registered", async () => (await owners(dir)).length === 3);
     await waitUntil(
       "b serves DNS",
@@ -157,11 +106,11 @@ describe("two replicas (HA)", () => {
   });
 
   it("a SIGTERM handover keeps DNS answering for a stable service throughout", async () => {
-    const chroot = await cluster();
-    const dir = `${chroot}/services/web.shop`;
-    const a = await replica(chroot, "replica-a");
+    const c = await cluster();
+    const dir = `${c.chroot}/services/web.shop`;
+    const a = await replica(c, "replica-a");
     await waitUntil("a leads", () => isLeader(a));
-    const b = await replica(chroot, "replica-b");
+    const b = await replica(c, "replica-b");
     await waitUntil(
       "b serves DNS",
       async () => (await countA(b.dnsPort, "web.shop.zk.internal")) === 3,

@@ -7,16 +7,13 @@ import { execFile } from "node:child_process";
 import dgram from "node:dgram";
 import { promisify } from "node:util";
 import dnsPacket from "dns-packet";
-import zookeeper from "node-zookeeper-client";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../lib/log.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
+import { describe, expect, it } from "vitest";
+import type { DecodedReply } from "../dns/support.js";
 import { type EndpointSpec, service, slice } from "../kubernetes/objects.js";
-import { type BridgeProcess, startCli } from "../support/cli.js";
-import { FakeApiServer } from "../support/fake-apiserver.js";
-import { writeKubeconfig } from "../support/kubeconfig.js";
+import type { FakeApiServer } from "../support/fake-apiserver.js";
+import { curatorJson, plainMkdirp } from "../support/legacy-client.js";
 import { sleep, waitUntil } from "../support/wait.js";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
+import { ownZooKeeper, queryUdp, type RunBridge } from "./support.js";
 
 const ZONE = "zk.internal";
 const run = promisify(execFile);
@@ -59,62 +56,17 @@ async function dig(port: number, name: string, type: string) {
   return { status, answers };
 }
 
-/** dns-packet decodes the rcode (from the flags) but its types do not declare it. */
-type Reply = dnsPacket.DecodedPacket & { rcode?: string };
-
-/** One UDP query; the decoded reply, or undefined when none came within 500 ms. */
-async function query(port: number, name: string, type: dnsPacket.RecordType) {
-  const sock = dgram.createSocket("udp4");
-  try {
-    return await new Promise<Reply | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), 500);
-      sock.on("message", (msg) => {
-        clearTimeout(timer);
-        resolve(dnsPacket.decode(msg));
-      });
-      sock.send(
-        dnsPacket.encode({ type: "query", id: 42, questions: [{ type, name }] }),
-        port,
-        "127.0.0.1",
-      );
-    });
-  } finally {
-    sock.close();
-  }
-}
-
 /** The A addresses of a NOERROR reply, sorted; undefined for any other outcome. */
-const addressesOf = (p: Reply | undefined) =>
+const addressesOf = (p: DecodedReply | undefined) =>
   p?.rcode === "NOERROR"
     ? (p.answers ?? []).flatMap((a) => (a.type === "A" ? [a.data] : [])).sort()
     : undefined;
 
 describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
-  let zk: ZooKeeperServer;
-  let api: FakeApiServer | undefined;
-  let obs: ZkSession;
-  const procs: BridgeProcess[] = [];
+  const own = ownZooKeeper();
   let chroots = 0;
 
-  beforeAll(async () => {
-    zk = await startZooKeeper();
-    obs = new ZkSession({ connect: zk.connect, sessionTimeoutMs: 10_000, logger: silentLogger() });
-    await obs.start();
-  });
-  afterAll(async () => {
-    await obs?.close();
-    await zk?.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(procs.splice(0).map((p) => p.stop("SIGKILL")));
-    await api?.close();
-    api = undefined;
-  });
-
-  interface Bridge {
-    readonly proc: BridgeProcess;
-    readonly http: string;
-    readonly dnsPort: number;
+  interface Bridge extends RunBridge {
     readonly root: string;
   }
 
@@ -122,33 +74,21 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
   async function bridge(
     opts: { sessionTimeout?: string; extra?: string[]; seed?: (api: FakeApiServer) => void } = {},
   ): Promise<Bridge & { api: FakeApiServer }> {
-    const fake = await FakeApiServer.start();
-    api = fake;
-    opts.seed?.(fake);
+    const { api, kubeconfig } = await own.cluster();
+    opts.seed?.(api);
     const root = `/http-${++chroots}`;
     // Our observer reconnects on its own after the test that restarts ZooKeeper.
     await waitUntil(`chroot ${root}`, async () => {
-      await obs.mkdirp(root);
+      await own.obs.mkdirp(root);
       return true;
     });
-    const dnsPort = await freePort();
-    const httpPort = await freePort();
-    const proc = startCli([
-      "run",
-      "--zk-connect",
-      `${zk.connect}${root}`,
-      "--kubeconfig",
-      await writeKubeconfig(fake.url),
-      "--dns-listen",
-      `127.0.0.1:${dnsPort}`,
-      "--http-listen",
-      `127.0.0.1:${httpPort}`,
-      "--zk-session-timeout",
-      opts.sessionTimeout ?? "6s",
-      ...(opts.extra ?? []),
-    ]);
-    procs.push(proc);
-    return { proc, http: `http://127.0.0.1:${httpPort}`, dnsPort, root, api: fake };
+    const started = await own.run({
+      zkConnect: `${own.zk.connect}${root}`,
+      kubeconfig,
+      sessionTimeout: opts.sessionTimeout ?? "6s",
+      extra: opts.extra,
+    });
+    return { ...started, root, api };
   }
 
   function shop(fake: FakeApiServer, endpoints: EndpointSpec[]) {
@@ -218,15 +158,15 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
     const name = `web.shop.${ZONE}`;
     await ready(b);
     await waitUntil("DNS serves web.shop", async () =>
-      addressesOf(await query(b.dnsPort, name, "A"))?.length === 2 ? true : undefined,
+      addressesOf(await queryUdp(b.dnsPort, name, "A"))?.length === 2 ? true : undefined,
     );
     try {
-      await zk.kill();
+      await own.zk.kill();
       // Serve-stale is only 2 s: look at DNS and /readyz together, as often as possible.
       const stale = await waitUntil(
         "stale but ready",
         async () => {
-          const [r, p] = await Promise.all([readyz(b), query(b.dnsPort, name, "A")]);
+          const [r, p] = await Promise.all([readyz(b), queryUdp(b.dnsPort, name, "A")]);
           return r?.code === 200 && /stale/.test(r.body.parts.catalog?.detail ?? "")
             ? { body: r.body, addresses: addressesOf(p) }
             : undefined;
@@ -248,10 +188,10 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
       expect(past.notReady).toContain("zookeeper");
       expect(past.notReady).toContain("catalog");
       expect(past.parts.catalog?.detail).toMatch(/past --dns-serve-stale/);
-      expect((await query(b.dnsPort, name, "A"))?.rcode).toBe("SERVFAIL");
+      expect((await queryUdp(b.dnsPort, name, "A"))?.rcode).toBe("SERVFAIL");
       expect((await fetch(`${b.http}/healthz`)).status).toBe(200);
     } finally {
-      await zk.start();
+      await own.zk.start();
     }
     await waitUntil("/readyz 200 after ZooKeeper is back", async () => {
       const r = await readyz(b);
@@ -259,7 +199,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
     }).catch(async (err) => {
       throw new Error(`${String(err)}; last /readyz: ${JSON.stringify((await readyz(b))?.body)}`);
     });
-    expect(addressesOf(await query(b.dnsPort, name, "A"))).toEqual(["10.0.0.5", "10.0.0.6"]);
+    expect(addressesOf(await queryUdp(b.dnsPort, name, "A"))).toEqual(["10.0.0.5", "10.0.0.6"]);
   });
 
   it("/registrations is what DNS serves (dig A and SRV per service, legacy nodes included)", async () => {
@@ -272,30 +212,11 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
         ]),
     });
     // A legacy client registers itself with a plain ZooKeeper client.
-    const plain = zookeeper.createClient(`${zk.connect}${b.root}`);
-    await new Promise<void>((resolve, reject) => {
-      plain.once("connected", () =>
-        plain.mkdirp(
-          "/services/billing.legacy/billing-1",
-          Buffer.from(
-            JSON.stringify({
-              name: "billing.legacy",
-              id: "billing-1",
-              address: "192.168.50.10",
-              port: 7001,
-              sslPort: null,
-              payload: null,
-              registrationTimeUTC: 1700000000000,
-              serviceType: "DYNAMIC",
-              uriSpec: null,
-            }),
-          ),
-          (err) => (err ? reject(err) : resolve()),
-        ),
-      );
-      plain.connect();
-    });
-    plain.close();
+    await plainMkdirp(
+      `${own.zk.connect}${b.root}`,
+      "/services/billing.legacy/billing-1",
+      curatorJson("billing.legacy", "billing-1", "192.168.50.10", 7001),
+    );
     await ready(b);
 
     const served = await waitUntil("both services in /registrations", async () => {
@@ -377,7 +298,9 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
 
     // 200 queries of every outcome: the log must not grow with them.
     await waitUntil("DNS serves web.shop", async () =>
-      addressesOf(await query(b.dnsPort, `web.shop.${ZONE}`, "A"))?.length === 2 ? true : undefined,
+      addressesOf(await queryUdp(b.dnsPort, `web.shop.${ZONE}`, "A"))?.length === 2
+        ? true
+        : undefined,
     );
     const before = b.proc.logs.length;
     const names: Array<[string, dnsPacket.RecordType]> = [
@@ -427,7 +350,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
     const paths = [`${dir}/web-1`, `${dir}/web-2`];
     await ready(b);
     const owners = await waitUntil("both registered", async () => {
-      const stats = await Promise.all(paths.map((p) => obs.exists(p)));
+      const stats = await Promise.all(paths.map((p) => own.obs.exists(p)));
       return stats.every((s) => s !== null) ? stats : undefined;
     });
     for (const s of owners) expect(s?.ephemeralOwner.toString("hex")).not.toBe("0000000000000000");
@@ -437,7 +360,7 @@ describe("kube-zk-bridge run: HTTP side, logs, lifecycle (end to end)", () => {
     const tookMs = Math.round(performance.now() - started);
     console.info(`SIGTERM → exit ${code} in ${tookMs} ms`);
     expect(code).toBe(0);
-    const after = await Promise.all(paths.map((p) => obs.exists(p)));
+    const after = await Promise.all(paths.map((p) => own.obs.exists(p)));
     expect(after).toEqual([null, null]);
     expect(b.proc.logs.some((l) => l.msg === "shutting down")).toBe(true);
     expect(b.proc.logs.at(-1)?.msg).toBe("stopped");

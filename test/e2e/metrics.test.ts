@@ -6,15 +6,15 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import zookeeper from "node-zookeeper-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EndpointSpec, service, slice } from "../kubernetes/objects.js";
-import { type BridgeProcess, startCli } from "../support/cli.js";
 import { FakeApiServer } from "../support/fake-apiserver.js";
 import { writeKubeconfig } from "../support/kubeconfig.js";
+import { plainMkdirp } from "../support/legacy-client.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { sleep, waitUntil } from "../support/wait.js";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
+import { startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
+import { type RunBridge, startRun } from "./support.js";
 
 const ZONE = "zk.internal";
 const SESSION_MS = 2000;
@@ -98,27 +98,15 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
   let zk: ZooKeeperServer;
   let proxy: TcpProxy;
   let api: FakeApiServer;
-  let bridge: BridgeProcess;
-  let httpUrl: string;
-  let dnsPort: number;
+  let bridge: RunBridge;
   const root = "/metrics-e2e";
 
   async function scrape(): Promise<Scrape> {
-    const r = await fetch(`${httpUrl}/metrics`);
+    const r = await fetch(`${bridge.http}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get("content-type")).toMatch(/^text\/plain/);
     const { types, samples } = parseExposition(await r.text());
     return new Scrape(types, samples);
-  }
-
-  /** A plain ZooKeeper client straight to the server (not through the proxy), as any app. */
-  async function plainClient(): Promise<zookeeper.Client> {
-    const client = zookeeper.createClient(`${zk.connect}${root}`, { sessionTimeout: 10_000 });
-    await new Promise<void>((resolve) => {
-      client.once("connected", () => resolve());
-      client.connect();
-    });
-    return client;
   }
 
   function web(endpoints: EndpointSpec[]) {
@@ -132,7 +120,7 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
     run("dig", [
       "@127.0.0.1",
       "-p",
-      String(dnsPort),
+      String(bridge.dnsPort),
       name,
       type,
       "+norec",
@@ -144,35 +132,22 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
   beforeAll(async () => {
     zk = await startZooKeeper();
     proxy = await startTcpProxy(zk.port);
-    const mk = zookeeper.createClient(zk.connect);
-    await new Promise<void>((resolve, reject) => {
-      mk.once("connected", () => mk.mkdirp(root, (err) => (err ? reject(err) : resolve())));
-      mk.connect();
-    });
-    mk.close();
+    await plainMkdirp(zk.connect, root);
 
     api = await FakeApiServer.start();
     web([{ address: "10.0.0.5", pod: "web-1" }]);
-    dnsPort = await freePort();
-    const httpPort = await freePort();
-    httpUrl = `http://127.0.0.1:${httpPort}`;
-    bridge = startCli([
-      "run",
-      "--zk-connect",
-      `${proxy.connect}${root}`,
-      "--kubeconfig",
-      await writeKubeconfig(api.url),
-      "--dns-listen",
-      `127.0.0.1:${dnsPort}`,
-      "--http-listen",
-      `127.0.0.1:${httpPort}`,
-      "--zk-session-timeout",
-      `${SESSION_MS}ms`,
-    ]);
-    await waitUntil("/readyz 200", async () => (await fetch(`${httpUrl}/readyz`)).status === 200);
+    bridge = await startRun({
+      zkConnect: `${proxy.connect}${root}`,
+      kubeconfig: await writeKubeconfig(api.url),
+      sessionTimeout: `${SESSION_MS}ms`,
+    });
+    await waitUntil(
+      "/readyz 200",
+      async () => (await fetch(`${bridge.http}/readyz`)).status === 200,
+    );
   });
   afterAll(async () => {
-    await bridge?.stop("SIGKILL");
+    await bridge?.proc.stop("SIGKILL");
     await api?.close();
     await proxy?.close();
     await zk?.stop();
@@ -277,16 +252,12 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
 
   it("a garbage znode under the base path is skipped and counted, and serving goes on", async () => {
     const before = await scrape();
-    const client = await plainClient();
-    try {
-      await new Promise<void>((resolve, reject) =>
-        client.mkdirp("/services/junk.app/garbage-1", Buffer.from("{not json at all"), (err) =>
-          err ? reject(err) : resolve(),
-        ),
-      );
-    } finally {
-      client.close();
-    }
+    // Written straight to the server (not through the proxy), as any app would.
+    await plainMkdirp(
+      `${zk.connect}${root}`,
+      "/services/junk.app/garbage-1",
+      Buffer.from("{not json at all"),
+    );
     const after = await waitUntil("skipped node counted", async () => {
       const s = await scrape();
       return s.count("kzb_catalog_skipped_nodes_total") >
@@ -296,7 +267,7 @@ describe("kube-zk-bridge run: /metrics (end to end)", () => {
     });
     expect(after.value("kzb_catalog_instances")).toBe(before.value("kzb_catalog_instances"));
     expect(await dig(`web.shop.${ZONE}`, "A")).toBe("NOERROR");
-    expect(bridge.proc.exitCode).toBeNull();
+    expect(bridge.proc.proc.exitCode).toBeNull();
   });
 
   it("ZooKeeper down: session state and stale seconds move; an expired session starts a new one", async () => {

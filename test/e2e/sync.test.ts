@@ -3,69 +3,44 @@
  * Kubernetes API server driven through client-node. What the contract promises, end to end.
  */
 import zookeeper from "node-zookeeper-client";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeCurator } from "../../lib/formats/curator.js";
-import { silentLogger } from "../../lib/log.js";
-import { ZkSession } from "../../lib/zookeeper/session.js";
 import { type EndpointSpec, service, slice } from "../kubernetes/objects.js";
-import { type BridgeProcess, startCli } from "../support/cli.js";
-import { FakeApiServer } from "../support/fake-apiserver.js";
-import { writeKubeconfig } from "../support/kubeconfig.js";
+import type { FakeApiServer } from "../support/fake-apiserver.js";
+import { openSession } from "../support/session.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 import { sleep, waitUntil } from "../support/wait.js";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../support/zookeeper.js";
+import { startZooKeeper } from "../support/zookeeper.js";
+import { ownZooKeeper } from "./support.js";
 
 describe("kube-zk-bridge sync (end to end)", () => {
-  let zk: ZooKeeperServer;
+  const own = ownZooKeeper();
   let api: FakeApiServer;
   let kubeconfig: string;
-  let obs: ZkSession;
-  const procs: BridgeProcess[] = [];
   let chroot = 0;
-
-  beforeAll(async () => {
-    zk = await startZooKeeper();
-    obs = new ZkSession({ connect: zk.connect, sessionTimeoutMs: 10_000, logger: silentLogger() });
-    await obs.start();
-  });
-  afterAll(async () => {
-    await obs.close();
-    await zk.stop();
-  });
-  afterEach(async () => {
-    await Promise.all(procs.splice(0).map((p) => p.stop("SIGKILL")));
-    await api?.close();
-  });
 
   /** A fresh API server and chroot; returns the chroot path. */
   async function world() {
-    api = await FakeApiServer.start();
-    kubeconfig = await writeKubeconfig(api.url);
+    ({ api, kubeconfig } = await own.cluster());
     const root = `/e2e-${++chroot}`;
-    await obs.mkdirp(root);
+    await own.obs.mkdirp(root);
     return root;
   }
 
-  async function bridge(root: string, extra: string[] = [], connect = zk.connect) {
-    const p = startCli([
-      "sync",
-      "--zk-connect",
-      `${connect}${root}`,
-      "--kubeconfig",
+  async function bridge(root: string, extra: string[] = [], connect = own.zk.connect) {
+    const { proc } = await own.sync({
+      zkConnect: `${connect}${root}`,
       kubeconfig,
-      "--http-listen",
-      `127.0.0.1:${await freePort()}`,
-      "--zk-session-timeout",
-      "6s",
-      ...extra,
-    ]);
-    procs.push(p);
-    return p;
+      sessionTimeout: "6s",
+      extra,
+    });
+    return proc;
   }
 
   const kids = async (path: string) =>
-    (await obs.getChildren(path).catch(() => [] as string[])).sort();
-  const owner = async (path: string) => (await obs.exists(path))?.ephemeralOwner.toString("hex");
+    (await own.obs.getChildren(path).catch(() => [] as string[])).sort();
+  const owner = async (path: string) =>
+    (await own.obs.exists(path))?.ephemeralOwner.toString("hex");
 
   function shop(endpoints: EndpointSpec[]) {
     api.apply(
@@ -98,7 +73,7 @@ describe("kube-zk-bridge sync (end to end)", () => {
     const dir = `${root}/services/web.shop`;
     await waitUntil("two instances", async () => (await kids(dir)).length === 2);
     expect(await kids(dir)).toEqual(["web-1", "web-2"]);
-    const r = decodeCurator((await obs.getData(`${dir}/web-1`)).data, "web.shop", "web-1");
+    const r = decodeCurator((await own.obs.getData(`${dir}/web-1`)).data, "web.shop", "web-1");
     expect(r).toMatchObject({
       address: "10.0.0.5",
       port: 8080,
@@ -117,7 +92,7 @@ describe("kube-zk-bridge sync (end to end)", () => {
       { address: "10.0.0.7", pod: "web-3", ready: false, serving: false },
     ]);
     await waitUntil("web-2 draining", async () => {
-      const d = decodeCurator((await obs.getData(`${dir}/web-2`)).data, "web.shop", "web-2");
+      const d = decodeCurator((await own.obs.getData(`${dir}/web-2`)).data, "web.shop", "web-2");
       return d.metadata.instance_status === "OUT_OF_SERVICE";
     });
     shop([{ address: "10.0.0.5", pod: "web-1" }]);
@@ -126,15 +101,15 @@ describe("kube-zk-bridge sync (end to end)", () => {
 
     api.remove("Service", "shop", "web");
     api.remove("EndpointSlice", "shop", "web-abc");
-    await waitUntil("service removed", async () => (await obs.exists(dir)) === null);
+    await waitUntil("service removed", async () => (await own.obs.exists(dir)) === null);
   });
 
   it("another client's node survives reconcile and shutdown", async () => {
     const root = await world();
     const dir = `${root}/services/web.shop`;
-    await obs.mkdirp(dir);
+    await own.obs.mkdirp(dir);
     const legacy = Buffer.from('{"name":"web.shop","id":"legacy","address":"10.1.1.1","port":80}');
-    await obs.create(`${dir}/legacy`, legacy, zookeeper.CreateMode.EPHEMERAL);
+    await own.obs.create(`${dir}/legacy`, legacy, zookeeper.CreateMode.EPHEMERAL);
     shop([{ address: "10.0.0.5", pod: "web-1" }]);
     const p = await bridge(root);
     await waitUntil("ours", async () => (await kids(dir)).length === 2);
@@ -144,7 +119,7 @@ describe("kube-zk-bridge sync (end to end)", () => {
     await waitUntil("ours again", async () => (await kids(dir)).length === 2);
     expect(await p.stop()).toBe(0);
     expect(await kids(dir)).toEqual(["legacy"]);
-    expect((await obs.getData(`${dir}/legacy`)).data).toEqual(legacy);
+    expect((await own.obs.getData(`${dir}/legacy`)).data).toEqual(legacy);
   });
 
   it("after SIGKILL, a restarted bridge takes over its predecessor's nodes at once", async () => {
@@ -184,34 +159,24 @@ describe("kube-zk-bridge sync (end to end)", () => {
   });
 
   it("after ZooKeeper restarts, every registration is back", async () => {
-    const own = await startZooKeeper();
+    const zk = await startZooKeeper(); // this test's own: it restarts it
     try {
       const root = await world();
       shop([
         { address: "10.0.0.5", pod: "web-1" },
         { address: "10.0.0.6", pod: "web-2" },
       ]);
-      const local = new ZkSession({
-        connect: own.connect,
-        sessionTimeoutMs: 10_000,
-        logger: silentLogger(),
-      });
-      await local.start();
+      const local = await openSession(zk.connect, 10_000);
       await local.mkdirp(root);
-      await bridge(root, ["--zk-session-timeout", "2s"], own.connect);
+      await bridge(root, ["--zk-session-timeout", "2s"], zk.connect);
       const dir = `${root}/services/web.shop`;
       const count = async () => (await local.getChildren(dir).catch(() => [])).length;
       await waitUntil("registered", async () => (await count()) === 2);
       await local.close();
-      await own.kill();
+      await zk.kill();
       await sleep(3000); // longer than the session timeout: the server will expire it
-      await own.start();
-      const again = new ZkSession({
-        connect: own.connect,
-        sessionTimeoutMs: 10_000,
-        logger: silentLogger(),
-      });
-      await again.start();
+      await zk.start();
+      const again = await openSession(zk.connect, 10_000);
       try {
         await waitUntil(
           "registrations back",
@@ -222,24 +187,24 @@ describe("kube-zk-bridge sync (end to end)", () => {
         await again.close();
       }
     } finally {
-      await own.stop();
+      await zk.stop();
     }
   });
 
   it("a reconnect within the session timeout causes no churn", async () => {
     const root = await world();
-    const proxy = await startTcpProxy(zk.port);
+    const proxy = await startTcpProxy(own.zk.port);
     try {
       shop([{ address: "10.0.0.5", pod: "web-1" }]);
       await bridge(root, ["--zk-session-timeout", "8s"], proxy.connect);
       const path = `${root}/services/web.shop/web-1`;
-      await waitUntil("registered", async () => (await obs.exists(path)) !== null);
-      const before = await obs.exists(path);
+      await waitUntil("registered", async () => (await own.obs.exists(path)) !== null);
+      const before = await own.obs.exists(path);
       proxy.blackhole(true);
       await sleep(3500); // the liveness probe notices and drops the link
       proxy.blackhole(false);
       await sleep(3000);
-      const after = await obs.exists(path);
+      const after = await own.obs.exists(path);
       expect(after?.czxid).toEqual(before?.czxid);
       expect(after?.mzxid).toEqual(before?.mzxid);
       expect(after?.ephemeralOwner).toEqual(before?.ephemeralOwner);
@@ -277,6 +242,6 @@ describe("kube-zk-bridge sync (end to end)", () => {
           l.msg === "would change registry" && String(l.path).endsWith("/services/web.shop/web-1"),
       ),
     );
-    expect(await obs.exists(`${root}/services`)).toBeNull();
+    expect(await own.obs.exists(`${root}/services`)).toBeNull();
   });
 });
