@@ -13,8 +13,8 @@
  *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR]
  */
 import path from "node:path";
-import { choiceArg, numberArg, stringArg } from "./support/args.js";
-import { DEFAULT_BRIDGE_BIN, inSync, spawnBridge } from "./support/bridge.js";
+import { choiceArg, numberArg } from "./support/args.js";
+import { inSync } from "./support/bridge-http.js";
 import { logSpan, readBridgeLog } from "./support/bridge-log.js";
 import { runBench } from "./support/cleanup.js";
 import { SimulatedCluster } from "./support/cluster.js";
@@ -23,6 +23,7 @@ import { cpuSecondsOf, MB, memoryOf } from "./support/proc.js";
 import { writeReference } from "./support/reference.js";
 import { scratchDir } from "./support/scratch.js";
 import { ratio } from "./support/stats.js";
+import { allRegistered, spawnSyncBridge } from "./support/sync-bridge.js";
 import { markdownTable } from "./support/table.js";
 import { waitFor } from "./support/wait.js";
 import { packetsReceived, waitForEphemerals } from "./support/zk4lw.js";
@@ -31,8 +32,6 @@ import { startBenchZooKeeper } from "./support/zookeeper.js";
 const SERVICES = numberArg("services", 10_000);
 const PER_SERVICE = numberArg("endpoints", 10);
 const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
-const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
-const PROFILE_DIR = stringArg("cpu-prof");
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
 const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString("en-US");
@@ -60,24 +59,19 @@ runBench(async () => {
 
   const packets0 = await packetsReceived(zk.port);
   const zkCpu1 = cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN;
-  const profDir = PROFILE_DIR ? path.join(PROFILE_DIR, "initial-sync") : undefined;
-  const bridge = await spawnBridge({
+  const { bridge, profDir } = await spawnSyncBridge({
     command: COMMAND,
-    bin: BIN,
     zkConnect: zk.connect,
-    kubeconfig: cluster.kubeconfig,
+    cluster,
+    name: "initial-sync",
     logFile: path.join(scratch, "bridge.log"),
-    ...(profDir ? { cpuProfDir: profDir } : {}),
   });
   let firstAt: number | undefined;
-  let peakSampledRss = 0;
-  // The bridge also holds one ephemeral: its leader-election node.
-  const allAt = await waitForEphemerals(zk.port, (n) => n >= total + 1, {
+  const allAt = await waitForEphemerals(zk.port, allRegistered(total), {
     timeoutMs: 1_800_000,
     check: () => bridge.assertAlive(),
     onSample: (n, at) => {
       if (firstAt === undefined && n > 1) firstAt = at;
-      peakSampledRss = Math.max(peakSampledRss, memoryOf(bridge.pid)?.rss ?? 0);
     },
   });
   const requests = (await packetsReceived(zk.port)) - packets0;

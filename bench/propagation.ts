@@ -23,7 +23,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Event } from "node-zookeeper-client";
 import { numberArg, numberListArg, stringArg } from "./support/args.js";
-import { DEFAULT_BRIDGE_BIN, inSync, spawnBridge } from "./support/bridge.js";
+import { inSync } from "./support/bridge-http.js";
 import { runBench } from "./support/cleanup.js";
 import { dnsName, SimulatedCluster, servicePath } from "./support/cluster.js";
 import {
@@ -38,6 +38,7 @@ import { seededRandom } from "./support/random.js";
 import { scratchDir } from "./support/scratch.js";
 import { type LatencySummary, ms, ratio, summarize } from "./support/stats.js";
 import { lineChart } from "./support/svg.js";
+import { allRegistered, spawnSyncBridge } from "./support/sync-bridge.js";
 import { markdownTable } from "./support/table.js";
 import { sleep, waitFor } from "./support/wait.js";
 import {
@@ -59,8 +60,6 @@ const DEFAULT_CHANGES = 1000;
 const SIZES = numberListArg("sizes", DEFAULT_SIZES);
 const CHANGES = numberArg("changes", DEFAULT_CHANGES);
 const PER_SERVICE = numberArg("endpoints", 10);
-const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
-const PROFILE_DIR = stringArg("cpu-prof");
 const SEED = numberArg("seed", 1);
 const REFERENCE_SAMPLES = Math.min(CHANGES, 1000);
 /** A change not visible after this long counts as lost (reported, not hidden). */
@@ -178,16 +177,14 @@ async function measureSize(services: number, scratch: string): Promise<SizeResul
   const random = seededRandom(SEED + services);
   const zk = await startBenchZooKeeper();
   const cluster = await SimulatedCluster.start(services, PER_SERVICE);
-  const profDir = PROFILE_DIR ? path.join(PROFILE_DIR, `propagation-${services}`) : undefined;
-  const bridge = await spawnBridge({
+  const { bridge, profDir } = await spawnSyncBridge({
     command: "run",
-    bin: BIN,
     zkConnect: zk.connect,
-    kubeconfig: cluster.kubeconfig,
+    cluster,
+    name: `propagation-${services}`,
     logFile: path.join(scratch, `bridge-${services}.log`),
-    ...(profDir ? { cpuProfDir: profDir } : {}),
   });
-  const registered = await waitForEphemerals(zk.port, (n) => n >= cluster.total + 1, {
+  const registered = await waitForEphemerals(zk.port, allRegistered(cluster.total), {
     timeoutMs: 600_000,
     check: () => bridge.assertAlive(),
   });

@@ -32,7 +32,8 @@
  */
 import path from "node:path";
 import { choiceArg, numberArg, stringArg } from "./support/args.js";
-import { type BridgeProcess, DEFAULT_BRIDGE_BIN, inSync, spawnBridge } from "./support/bridge.js";
+import type { BridgeProcess } from "./support/bridge.js";
+import { inSync } from "./support/bridge-http.js";
 import { logSpan, readBridgeLog } from "./support/bridge-log.js";
 import { runBench } from "./support/cleanup.js";
 import { SimulatedCluster } from "./support/cluster.js";
@@ -46,6 +47,7 @@ import { cpuSecondsOf, MB, memoryOf } from "./support/proc.js";
 import { writeReference } from "./support/reference.js";
 import { scratchDir } from "./support/scratch.js";
 import { ratio } from "./support/stats.js";
+import { allRegistered, spawnSyncBridge } from "./support/sync-bridge.js";
 import { markdownTable } from "./support/table.js";
 import { sleep, waitFor } from "./support/wait.js";
 import { dropConnection } from "./support/zk-client.js";
@@ -57,17 +59,29 @@ const PER_SERVICE = numberArg("endpoints", 10);
 const SESSION_TIMEOUT_S = numberArg("session-timeout", 10);
 const ZK_DOWN_MS = numberArg("zk-down-ms", 2000);
 const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
-const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
-const PROFILE_DIR = stringArg("cpu-prof");
 /** 0: ZooKeeper's default. See BenchZooKeeperOptions.juteMaxBuffer for why the default here is 8 MiB. */
 const JUTE_MAX_BUFFER = Number(stringArg("zk-jute-maxbuffer", String(8 * 1024 * 1024)));
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
+/** One recovery, timed from the event that started it (the expiry; ZooKeeper serving again). */
 interface Phase {
+  /** Event → every endpoint registered again. */
   readonly ms: number;
+  /** Event → the bridge in sync (/readyz). */
   readonly syncedMs: number;
+  /** ZooKeeper requests and bridge CPU seconds since the baseline. */
   readonly requests: number;
+  readonly cpuS: number;
+  /** `performance.now()` of the two ends, and the profile clock when in sync. */
+  readonly presentAt: number;
+  readonly syncedAt: number;
+  readonly toUs: number;
+}
+
+/** The counters a phase's requests and CPU are counted from. */
+interface Baseline {
+  readonly packets: number;
   readonly cpuS: number;
 }
 
@@ -115,25 +129,46 @@ runBench(async () => {
   console.error(`reference (b): session resumed ${s(refB)} s after ZooKeeper served again`);
   await ref.close();
 
-  const profDir = PROFILE_DIR ? path.join(PROFILE_DIR, "recovery") : undefined;
-  const bridge = await spawnBridge({
+  const { bridge, profDir } = await spawnSyncBridge({
     command: COMMAND,
-    bin: BIN,
     zkConnect: zk.connect,
-    kubeconfig: cluster.kubeconfig,
+    cluster,
+    name: "recovery",
     logFile: path.join(scratch, "bridge.log"),
-    extraArgs: ["--zk-session-timeout", `${SESSION_TIMEOUT_S}s`],
-    ...(profDir ? { cpuProfDir: profDir } : {}),
+    args: ["--zk-session-timeout", `${SESSION_TIMEOUT_S}s`],
   });
-  const registered = (n: number) => n >= total + 1; // + its leader-election node
-  const alive = () => bridge.assertAlive();
-  await waitForEphemerals(zk.port, registered, { timeoutMs: 1_800_000, check: alive });
+  const registered = allRegistered(total);
+  const baseline = async (): Promise<Baseline> => ({
+    packets: await packetsReceived(zk.port),
+    cpuS: cpuSecondsOf(bridge.pid) ?? 0,
+  });
+  /** Waits for every endpoint back and the bridge in sync; the phase timed from `eventAt`. */
+  const recovered = async (eventAt: number, from: Baseline): Promise<Phase> => {
+    const presentAt = await waitForEphemerals(zk.port, registered, {
+      timeoutMs: 1_800_000,
+      check: () => bridge.assertAlive(),
+    });
+    const synced = await syncedAt(bridge);
+    const toUs = monotonicUs();
+    return {
+      ms: presentAt - eventAt,
+      syncedMs: synced - eventAt,
+      requests: (await packetsReceived(zk.port)) - from.packets,
+      cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - from.cpuS,
+      presentAt,
+      syncedAt: synced,
+      toUs,
+    };
+  };
+  await waitForEphemerals(zk.port, registered, {
+    timeoutMs: 1_800_000,
+    check: () => bridge.assertAlive(),
+  });
   await waitFor("the bridge in sync", () => inSync(bridge), { timeoutMs: 600_000 });
   console.error(`bridge registered ${total} endpoints; freezing it for the session to expire`);
 
   // (a) Session expiry.
-  const aPackets = await packetsReceived(zk.port);
-  const aCpu = cpuSecondsOf(bridge.pid) ?? 0;
+  const aFrom = await baseline();
   bridge.signal("SIGSTOP");
   const expiredAt = await waitForEphemerals(zk.port, (n) => n < total + 1, {
     timeoutMs: SESSION_TIMEOUT_S * 3000 + 10_000,
@@ -143,18 +178,7 @@ runBench(async () => {
   const contAt = performance.now();
   const aFromUs = monotonicUs();
   const leftAfterExpiry = await ephemeralsCount(zk.port);
-  const aBackAt = await waitForEphemerals(zk.port, registered, {
-    timeoutMs: 1_800_000,
-    check: alive,
-  });
-  const aSyncedAt = await syncedAt(bridge);
-  const aToUs = monotonicUs();
-  const a: Phase = {
-    ms: aBackAt - expiredAt,
-    syncedMs: aSyncedAt - expiredAt,
-    requests: (await packetsReceived(zk.port)) - aPackets,
-    cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - aCpu,
-  };
+  const a = await recovered(expiredAt, aFrom);
   console.error(`(a) all back ${s(a.ms)} s after the expiry`);
 
   // (b) ZooKeeper restart.
@@ -162,19 +186,8 @@ runBench(async () => {
   const bKillAt = performance.now();
   const servingAt = await zk.restart(ZK_DOWN_MS);
   const bFromUs = monotonicUs();
-  const bPackets = await packetsReceived(zk.port); // counters restart with the server
-  const bPresentAt = await waitForEphemerals(zk.port, registered, {
-    timeoutMs: 1_800_000,
-    check: alive,
-  });
-  const bSyncedAt = await syncedAt(bridge);
-  const bToUs = monotonicUs();
-  const b: Phase = {
-    ms: bPresentAt - servingAt,
-    syncedMs: bSyncedAt - servingAt,
-    requests: (await packetsReceived(zk.port)) - bPackets,
-    cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - bCpu,
-  };
+  // ZooKeeper's counters restart with the server; the bridge's CPU counts from before the kill.
+  const b = await recovered(servingAt, { packets: await packetsReceived(zk.port), cpuS: bCpu });
   const memory = memoryOf(bridge.pid);
   await bridge.stop();
 
@@ -233,8 +246,8 @@ runBench(async () => {
       ["became leader", at(logSpan(log, "became leader", sinceCont)?.first)],
       ["plan made: first change logged", at(changes?.first)],
       ["last change logged", at(changes?.last)],
-      ["all registered in ZooKeeper", at(epoch(aBackAt))],
-      ["/readyz in sync", at(epoch(aSyncedAt))],
+      ["all registered in ZooKeeper", at(epoch(a.presentAt))],
+      ["/readyz in sync", at(epoch(a.syncedAt))],
     ])}`,
   );
 
@@ -260,9 +273,9 @@ runBench(async () => {
           ),
         ],
         ["ZooKeeper serving", atB(epoch(servingAt))],
-        ["all present in ZooKeeper", atB(epoch(bPresentAt))],
+        ["all present in ZooKeeper", atB(epoch(b.presentAt))],
         ["bridge leader again", atB(logSpan(log, "became leader", sinceKill)?.first)],
-        ["/readyz in sync", atB(epoch(bSyncedAt))],
+        ["/readyz in sync", atB(epoch(b.syncedAt))],
       ],
     )}`,
   );
@@ -271,8 +284,8 @@ runBench(async () => {
     const file = latestProfile(profDir);
     if (file) {
       const windows = [
-        ["(a) only: SIGCONT → in sync", aFromUs, aToUs],
-        ["(b) only: ZooKeeper serving → in sync", bFromUs, bToUs],
+        ["(a) only: SIGCONT → in sync", aFromUs, a.toUs],
+        ["(b) only: ZooKeeper serving → in sync", bFromUs, b.toUs],
       ] as const;
       for (const [name, fromUs, toUs] of windows) {
         console.log(

@@ -7,9 +7,11 @@
  * Message out, after stop: a `ChurnReport`.
  */
 import { parentPort, Worker, workerData } from "node:worker_threads";
+import { sleep } from "../support/wait.js";
+import { closeClient, connectClient } from "../support/zk-client.js";
 import { benchRegistrations } from "./registry.js";
 import { StalenessProbe, type StalenessSample } from "./staleness.js";
-import { ChurnDriver, connectZk } from "./zk-registry.js";
+import { ChurnDriver } from "./zk-registry.js";
 
 export interface ChurnWorkerOptions {
   readonly zkConnect: string;
@@ -73,7 +75,7 @@ export function startChurnWorker(options: ChurnWorkerOptions) {
 }
 
 async function runWorker(port: NonNullable<typeof parentPort>, o: ChurnWorkerOptions) {
-  const client = await connectZk(o.zkConnect);
+  const client = await connectClient(o.zkConnect);
   const probe = new StalenessProbe({ port: o.dnsPort, zone: o.zone });
   await probe.start();
   const phases: ChurnPhase[] = [];
@@ -108,10 +110,9 @@ async function runWorker(port: NonNullable<typeof parentPort>, o: ChurnWorkerOpt
     await churn.stop();
     // Let the samples in flight finish (each gives up after 10 s).
     const deadline = Date.now() + 11_000;
-    while (probe.inProgress > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
+    while (probe.inProgress > 0 && Date.now() < deadline) await sleep(50);
     await probe.stop();
-    client.close();
+    await closeClient(client);
     port.postMessage({
       type: "report",
       phases,

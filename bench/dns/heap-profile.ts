@@ -6,33 +6,14 @@
  *   node --import tsx bench/dns/heap-profile.ts <file.heapprofile> [top=20]
  */
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import { markdownTable } from "./perf.js";
+import { type CallFrame, frameLabel, shortUrl } from "../support/call-frame.js";
+import { markdownTable } from "../support/table.js";
 
 interface HeapNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: HeapNode[];
 }
-
-const where = (n: HeapNode) => {
-  const f = n.callFrame;
-  const u = f.url.replace(/^file:\/\//, "");
-  const nm = u.lastIndexOf("node_modules/");
-  const file = !u
-    ? ""
-    : u.startsWith("node:")
-      ? u
-      : nm >= 0
-        ? u.slice(nm + "node_modules/".length)
-        : u.includes("/dist/")
-          ? u.slice(u.indexOf("/dist/") + 6)
-          : path.basename(u);
-  return {
-    file: file || "(native)",
-    fn: `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`,
-  };
-};
 
 /**
  * Live sampled bytes by allocating function (self), by function on the stack (inclusive), and
@@ -48,7 +29,8 @@ export function summarizeHeap(profile: string | { head: unknown }, top = 20): st
   let total = 0;
   // Returns the subtree's bytes; inclusive counts each function once per path.
   const walk = (n: HeapNode, stack: Set<string>): number => {
-    const { file: f, fn } = where(n);
+    const f = shortUrl(n.callFrame.url) || "(native)";
+    const fn = frameLabel(n.callFrame);
     add(self, fn, n.selfSize);
     add(files, f, n.selfSize);
     total += n.selfSize;
@@ -74,13 +56,13 @@ export function summarizeHeap(profile: string | { head: unknown }, top = 20): st
     `live sampled heap: ${mb(total)} MiB`,
     "",
     "by file/package (self):",
-    markdownTable(["file", "MiB", "%"], rows(files)),
+    markdownTable([["file", "MiB", "%"], ...rows(files)]),
     "",
     "by allocating function (self):",
-    markdownTable(["function", "MiB", "%"], rows(self)),
+    markdownTable([["function", "MiB", "%"], ...rows(self)]),
     "",
     "by function on the allocation stack (inclusive):",
-    markdownTable(["function", "MiB", "%"], rows(incl)),
+    markdownTable([["function", "MiB", "%"], ...rows(incl)]),
   ].join("\n");
 }
 

@@ -5,7 +5,7 @@
  * (`node --heap-prof` writes only at exit, after the app has released its data.)
  * Needs a global WebSocket (Node 22, or Node 20 with --experimental-websocket).
  */
-import { waitFor } from "./perf.js";
+import { waitFor } from "../support/wait.js";
 
 interface Reply {
   id?: number;
@@ -28,14 +28,20 @@ export class Inspector {
   static async attach(port: number): Promise<Inspector> {
     if (typeof WebSocket === "undefined")
       throw new Error("no global WebSocket: run node with --experimental-websocket");
-    let url = "";
-    await waitFor(`inspector on port ${port}`, async () => {
-      const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
-        webSocketDebuggerUrl: string;
-      }[];
-      url = list[0]?.webSocketDebuggerUrl ?? "";
-      return url !== "";
-    });
+    const url = await waitFor(
+      `inspector on port ${port}`,
+      async () => {
+        try {
+          const list = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as {
+            webSocketDebuggerUrl: string;
+          }[];
+          return list[0]?.webSocketDebuggerUrl || undefined;
+        } catch {
+          return undefined; // not listening yet
+        }
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
     const ws = new WebSocket(url);
     await new Promise((resolve, reject) => {
       ws.addEventListener("open", resolve, { once: true });

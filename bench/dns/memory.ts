@@ -13,34 +13,35 @@
  * once loaded and settled, a full GC and what holds the live heap, by allocating function.
  * The bridge runs on CPU 0; this process and ZooKeeper on CPU 1.
  */
-import type zookeeper from "node-zookeeper-client";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../../test/support/zookeeper.js";
-import { type BridgeProcess, startBridgeProcess, waitLoaded } from "./bridge-process.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { freePort } from "../../test/support/zookeeper.js";
+import { flagArg, numberArg, wholeListArg, wordsArg } from "../support/args.js";
+import type { BridgeProcess } from "../support/bridge.js";
+import { metrics } from "../support/bridge-http.js";
+import { runBench } from "../support/cleanup.js";
+import { CLIENT_CPU, pinPid } from "../support/cpu-pin.js";
+import { MB } from "../support/proc.js";
+import { markdownTable } from "../support/table.js";
+import { type Client, closeClient, connectClient } from "../support/zk-client.js";
+import { type BenchZooKeeper, startBenchZooKeeper } from "../support/zookeeper.js";
+import { memoryNow, startDnsBridge, waitLoaded } from "./dns-bridge.js";
 import { summarizeHeap } from "./heap-profile.js";
 import { Inspector } from "./inspector.js";
-import { CLIENT_CPU, listArg, markdownTable, numberArg, pinPid } from "./perf.js";
 import { benchRegistrations } from "./registry.js";
-import { connectZk, writeRegistry } from "./zk-registry.js";
+import { writeRegistry } from "./zk-registry.js";
 
-function sizesArg(): number[] {
-  const i = process.argv.indexOf("--sizes");
-  const raw = i >= 0 ? (process.argv[i + 1] ?? "") : "0,10000,50000,100000";
-  const sizes = raw.split(",").map(Number);
-  if (sizes.some((n) => !Number.isInteger(n) || n < 0))
-    throw new Error(`--sizes: comma-separated whole numbers, got ${raw}`);
-  return sizes.sort((a, b) => a - b);
-}
-
-const SIZES = sizesArg();
+const SIZES = wholeListArg("sizes", [0, 10_000, 50_000, 100_000]).sort((a, b) => a - b);
 const INSTANCES = numberArg("instances", 10);
-const HEAP_PROF = process.argv.includes("--heap-prof");
+const HEAP_PROF = flagArg("heap-prof");
 /** Extra node flags for the bridge, e.g. `--node-args "--max-old-space-size=256"`. */
-const NODE_ARGS = listArg("node-args");
+const NODE_ARGS = wordsArg("node-args");
 const MiB = 2 ** 20;
 
 interface Memory {
   rss: number;
-  hwm: number;
+  peakRss: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
@@ -54,9 +55,9 @@ interface Measured {
 }
 
 async function memory(bridge: BridgeProcess): Promise<Memory> {
-  const m = await bridge.metrics();
+  const m = await metrics(bridge);
   return {
-    ...bridge.memory(),
+    ...memoryNow(bridge),
     heapUsed: m.get("kzb_process_nodejs_heap_size_used_bytes") ?? Number.NaN,
     heapTotal: m.get("kzb_process_nodejs_heap_size_total_bytes") ?? Number.NaN,
     external: m.get("kzb_process_nodejs_external_memory_bytes") ?? Number.NaN,
@@ -68,7 +69,7 @@ async function settle(bridge: BridgeProcess): Promise<Memory> {
   const history: number[] = [];
   const deadline = Date.now() + 30_000;
   for (;;) {
-    history.push(bridge.memory().rss);
+    history.push(memoryNow(bridge).rss);
     const recent = history.slice(-7);
     if (recent.length === 7 && Math.max(...recent) - Math.min(...recent) < MiB) break;
     if (Date.now() > deadline) break;
@@ -84,10 +85,11 @@ async function afterFullGc(bridge: BridgeProcess, inspector: Inspector): Promise
   return memory(bridge);
 }
 
-async function measureSize(zkConnect: string, size: number): Promise<Measured> {
+async function measureSize(zkConnect: string, size: number, dir: string): Promise<Measured> {
   const port = await freePort();
-  const bridge = await startBridgeProcess({
+  const bridge = await startDnsBridge({
     zkConnect,
+    logFile: path.join(dir, `bridge-${size}.log`),
     nodeArgs: [...NODE_ARGS, `--inspect=127.0.0.1:${port}`],
   });
   try {
@@ -105,10 +107,11 @@ async function measureSize(zkConnect: string, size: number): Promise<Measured> {
 }
 
 /** A bridge sampled from its first line; after load, settle and a full GC: what holds its heap. */
-async function profileHeap(zkConnect: string, size: number): Promise<string> {
+async function profileHeap(zkConnect: string, size: number, dir: string): Promise<string> {
   const port = await freePort();
-  const bridge = await startBridgeProcess({
+  const bridge = await startDnsBridge({
     zkConnect,
+    logFile: path.join(dir, "bridge-heap-prof.log"),
     nodeArgs: [...NODE_ARGS, `--inspect-brk=127.0.0.1:${port}`],
   });
   try {
@@ -130,8 +133,6 @@ async function profileHeap(zkConnect: string, size: number): Promise<string> {
   }
 }
 
-const mb = (b: number) => (b / MiB).toFixed(0);
-
 function report(rows: Measured[]): void {
   const base = rows.find((r) => r.size === 0);
   const per10k = (r: Measured, pick: (m: Memory) => number) =>
@@ -147,7 +148,7 @@ function report(rows: Measured[]): void {
     `\n## memory of \`kube-zk-bridge dns\` by registered instances (${INSTANCES} per service; MiB)${NODE_ARGS.length ? `; bridge node flags: ${NODE_ARGS.join(" ")}` : ""}`,
   );
   console.log(
-    markdownTable(
+    markdownTable([
       [
         "instances",
         "ready s",
@@ -161,60 +162,62 @@ function report(rows: Measured[]): void {
         "heap used/total",
         base ? "RSS over empty/10k" : "",
       ].filter((h) => h !== ""),
-      rows.map((r) =>
+      ...rows.map((r) =>
         [
           String(r.size),
           (r.loadMs / 1000).toFixed(1),
-          mb(r.settled.rss),
-          mb(r.settled.hwm),
-          `${mb(r.settled.heapUsed)}/${mb(r.settled.heapTotal)}`,
-          mb(r.settled.external),
+          MB(r.settled.rss),
+          MB(r.settled.peakRss),
+          `${MB(r.settled.heapUsed)}/${MB(r.settled.heapTotal)}`,
+          MB(r.settled.external),
           r.size > 0 ? fmt(((r.settled.rss / MiB) * 10_000) / r.size) : "-",
           base ? fmt(per10k(r, (m) => m.rss)) : undefined,
-          mb(r.afterGc.rss),
-          `${mb(r.afterGc.heapUsed)}/${mb(r.afterGc.heapTotal)}`,
+          MB(r.afterGc.rss),
+          `${MB(r.afterGc.heapUsed)}/${MB(r.afterGc.heapTotal)}`,
           base ? fmt(per10kGc(r)) : undefined,
         ].filter((c): c is string => c !== undefined),
       ),
-    ),
+    ]),
   );
   const largest = rows[rows.length - 1];
   if (largest && largest.size >= 100_000) {
     const s = largest.settled;
     console.log(
-      `target: ≤ 300 MB RSS at ${largest.size}: ${s.rss <= 300e6 ? "met" : "NOT met"} (settled ${(s.rss / 1e6).toFixed(0)} MB, peak ${(s.hwm / 1e6).toFixed(0)} MB, after a full GC ${(largest.afterGc.rss / 1e6).toFixed(0)} MB)`,
+      `target: ≤ 300 MB RSS at ${largest.size}: ${s.rss <= 300e6 ? "met" : "NOT met"} (settled ${(s.rss / 1e6).toFixed(0)} MB, peak ${(s.peakRss / 1e6).toFixed(0)} MB, after a full GC ${(largest.afterGc.rss / 1e6).toFixed(0)} MB)`,
     );
   }
 }
 
 async function main() {
   await pinPid(process.pid, CLIENT_CPU);
-  let zk: ZooKeeperServer | undefined;
-  let client: zookeeper.Client | undefined;
+  const dir = await mkdtemp(path.join(tmpdir(), "kzb-dnsmemory-"));
+  let zk: BenchZooKeeper | undefined;
+  let client: Client | undefined;
   const rows: Measured[] = [];
   let heapSummary = "";
   try {
-    zk = await startZooKeeper();
-    client = await connectZk(zk.connect);
+    zk = await startBenchZooKeeper();
+    client = await connectClient(zk.connect);
     let written = 0;
     for (const size of SIZES) {
       if (size % INSTANCES !== 0) throw new Error(`size ${size}: not a multiple of --instances`);
       // Grow the registry to `size`: services are numbered, so the new ones come after.
       await writeRegistry(client, benchRegistrations(size / INSTANCES, INSTANCES).slice(written));
       written = size;
-      const r = await measureSize(zk.connect, size);
+      const r = await measureSize(zk.connect, size, dir);
       rows.push(r);
       console.log(
-        `${size} instances: ready in ${(r.loadMs / 1000).toFixed(1)} s; RSS ${mb(r.settled.rss)} MiB (peak ${mb(r.settled.hwm)}), heap used ${mb(r.settled.heapUsed)} MiB; after a full GC RSS ${mb(r.afterGc.rss)} MiB, heap used ${mb(r.afterGc.heapUsed)} MiB`,
+        `${size} instances: ready in ${(r.loadMs / 1000).toFixed(1)} s; RSS ${MB(r.settled.rss)} MiB (peak ${MB(r.settled.peakRss)}), heap used ${MB(r.settled.heapUsed)} MiB; after a full GC RSS ${MB(r.afterGc.rss)} MiB, heap used ${MB(r.afterGc.heapUsed)} MiB`,
       );
     }
-    if (HEAP_PROF) heapSummary = await profileHeap(zk.connect, written);
+    if (HEAP_PROF) heapSummary = await profileHeap(zk.connect, written, dir);
   } finally {
-    client?.close();
+    if (client) await closeClient(client);
     await zk?.stop();
+    await rm(dir, { recursive: true, force: true });
   }
   report(rows);
   if (heapSummary) console.log(heapSummary);
 }
 
-await main();
+runBench(main);

@@ -1,199 +1,25 @@
 /**
- * The dnsperf machinery shared by the DNS benchmarks (run.ts, scale.ts): CPU pinning, CPU time
- * of a process tree, NSD on a zone file, dnsperf runs and their parsed figures, and the
- * bridge-vs-NSD table.
- *
- * On a 2-core machine dnsperf needs most of a core itself, so servers are pinned to CPU 0 and
- * dnsperf to CPU 1 when `taskset` exists.
+ * The dnsperf machinery shared by the DNS benchmarks (run.ts, scale.ts): dnsperf runs and their
+ * parsed figures, one server's measurement (warm-up, peak, half load), and the bridge-vs-NSD
+ * table. dnsperf runs on the client CPU (bench/support/cpu-pin.ts).
  */
 
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-import { freePort } from "../../test/support/zookeeper.js";
-import { markdownTable as rowsTable } from "../support/table.js";
+import { CLIENT_CPU, pinned } from "../support/cpu-pin.js";
+import { treeCpuSecondsOf } from "../support/proc.js";
+import { percentile } from "../support/stats.js";
+import { markdownTable } from "../support/table.js";
 
-const run = promisify(execFile);
-
-export const PIN = existsSync("/usr/bin/taskset");
-/** CPU the DNS servers run on; dnsperf (and everything else we can move) runs on the other. */
-export const SERVER_CPU = 0;
-export const CLIENT_CPU = 1;
-const TICK = 100; // CLK_TCK on Linux
-
+/** A DNS server under test: what `measure` needs to drive it and count its CPU. */
 export interface Server {
   name: string;
   port: number;
   pid: number;
   stop(): Promise<void>;
-}
-
-/** A positive number from `--<name> N`, else `fallback`; one clear line on a bad value. */
-export function numberArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0)
-    throw new Error(`--${name}: a positive number, got ${process.argv[i + 1]}`);
-  return v;
-}
-
-/** A whole number ≥ 0 from `--<name> N`, else `fallback`. */
-export function wholeArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 0)
-    throw new Error(`--${name}: a whole number ≥ 0, got ${process.argv[i + 1]}`);
-  return v;
-}
-
-/** `--<name> "a b c"` split on spaces (extra flags for a child), else []. */
-export function listArg(name: string): string[] {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? "").split(" ").filter((a) => a !== "") : [];
-}
-
-/** utime+stime (ticks) of a process and all its descendants. */
-export function cpuTicks(root: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      stats.set(Number(entry), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
-    } catch {
-      // exited meanwhile
-    }
-  }
-  let total = 0;
-  const todo = [root];
-  while (todo.length > 0) {
-    const pid = todo.pop() as number;
-    total += stats.get(pid)?.ticks ?? 0;
-    for (const [child, s] of stats) if (s.ppid === pid) todo.push(child);
-  }
-  return total;
-}
-
-/** Busy and total ticks per CPU since boot (/proc/stat), to see what else ran on a CPU meanwhile. */
-export function cpuBusy(): { busy: number; total: number }[] {
-  const out: { busy: number; total: number }[] = [];
-  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
-    const m = /^cpu(\d+) (.*)$/.exec(line);
-    if (!m) continue;
-    const f = (m[2] ?? "").trim().split(/\s+/).map(Number);
-    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
-    const idle = (f[3] ?? 0) + (f[4] ?? 0); // idle + iowait
-    out[Number(m[1])] = { busy: total - idle, total };
-  }
-  return out;
-}
-
-/** CPU seconds from a difference of `cpuTicks`. */
-export const ticksToSeconds = (ticks: number) => ticks / TICK;
-
-/** `cmd args` run on one CPU (taskset execs it, so the child's pid is the command's). */
-export function pinned(cpu: number, cmd: string, args: string[]): [string, string[]] {
-  return PIN ? ["taskset", ["-c", String(cpu), cmd, ...args]] : [cmd, args];
-}
-
-/** Move a running process, all its threads, to one CPU (for children we do not spawn ourselves). */
-export async function pinPid(pid: number, cpu: number): Promise<void> {
-  if (PIN) await run("taskset", ["-a", "-p", "-c", String(cpu), String(pid)]);
-}
-
-export async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** True once a server on `port` answers the zone's SOA. */
-export async function answersSoa(port: number): Promise<boolean> {
-  const { stdout } = await run("dig", [
-    "@127.0.0.1",
-    "-p",
-    String(port),
-    "+short",
-    "+time=1",
-    "+tries=1",
-    "zk.internal.",
-    "SOA",
-  ]);
-  return stdout.trim() !== "";
-}
-
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    child.once("exit", () => {
-      clearTimeout(t);
-      resolve();
-    });
-    child.kill("SIGTERM");
-  });
-}
-
-/** NSD (one server process, rate limiting off) serving `zone` as zk.internal., on SERVER_CPU. */
-export async function startNsd(dir: string, zone: string): Promise<Server> {
-  const port = await freePort();
-  await writeFile(path.join(dir, "zk.internal.zone"), zone);
-  const conf = path.join(dir, "nsd.conf");
-  await writeFile(
-    conf,
-    [
-      "server:",
-      "  ip-address: 127.0.0.1",
-      `  port: ${port}`,
-      "  do-ip6: no",
-      '  username: ""',
-      '  chroot: ""',
-      `  zonesdir: "${dir}"`,
-      '  database: ""',
-      `  pidfile: "${dir}/nsd.pid"`,
-      `  logfile: "${dir}/nsd.log"`,
-      `  xfrdfile: "${dir}/xfrd.state"`,
-      `  xfrdir: "${dir}"`,
-      "  server-count: 1",
-      "  rrl-ratelimit: 0",
-      "  verbosity: 0",
-      "remote-control:",
-      "  control-enable: no",
-      "zone:",
-      "  name: zk.internal.",
-      "  zonefile: zk.internal.zone",
-      "",
-    ].join("\n"),
-  );
-  const [cmd, args] = pinned(SERVER_CPU, "nsd", ["-d", "-c", conf]);
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  await waitFor(
-    "NSD",
-    async () => {
-      if (child.exitCode !== null) throw new Error(`nsd exited: ${stderr}`);
-      return answersSoa(port);
-    },
-    60_000,
-  ).catch((err) => {
-    child.kill("SIGKILL");
-    throw new Error(`${(err as Error).message}: ${stderr}`);
-  });
-  return { name: "NSD", port, pid: child.pid ?? -1, stop: () => stopChild(child) };
 }
 
 export interface PerfOptions {
@@ -290,9 +116,6 @@ export async function dnsperf(
   return result;
 }
 
-export const pct = (xs: number[], p: number) =>
-  xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
-
 export interface Row {
   server: string;
   qps: number;
@@ -318,9 +141,9 @@ export async function measure(
   onPhase("warm-up");
   await dnsperf(server.port, queries, 2, opts.clients); // warm-up (JIT, caches)
   onPhase("peak");
-  const before = cpuTicks(server.pid);
+  const before = treeCpuSecondsOf(server.pid);
   const peak = await dnsperf(server.port, queries, opts.seconds, opts.clients);
-  const cpu = cpuTicks(server.pid) - before;
+  const cpuSeconds = treeCpuSecondsOf(server.pid) - before;
   onPhase("half");
   const half = await dnsperf(server.port, queries, opts.seconds, opts.clients, peak.qps / 2, () =>
     onPhase("done"),
@@ -330,11 +153,11 @@ export async function measure(
     server: server.name,
     qps: peak.qps,
     avgMs: peak.avgMs,
-    cpuUsPerQuery: (ticksToSeconds(cpu) * 1e6) / peak.completed,
+    cpuUsPerQuery: (cpuSeconds * 1e6) / peak.completed,
     lost: peak.lost,
     halfQps: half.qps,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
     rcodes:
       peak.late + half.late > 0
         ? `${peak.rcodes}; ${peak.late + half.late} replies after dnsperf's timeout`
@@ -355,12 +178,6 @@ export function bestOf(a: Row, b: Row): Row {
     p99: Math.min(a.p99, b.p99),
     rcodes: a.qps >= b.qps ? a.rcodes : b.rcodes,
   };
-}
-
-/** A Markdown table: one column per header, every row padded. */
-/** A markdown table of `head` and `body` rows (bench/support's table, in this file's call shape). */
-export function markdownTable(head: string[], body: string[][]): string {
-  return rowsTable([head, ...body]);
 }
 
 /** The rows, then a bridge/NSD ratio row when both are there. */
@@ -398,5 +215,5 @@ export function table(rows: Row[]): string {
       (bridge.p99 / nsd.p99).toFixed(2),
     ]);
   }
-  return markdownTable(head, body);
+  return markdownTable([head, ...body]);
 }

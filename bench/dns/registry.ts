@@ -5,8 +5,7 @@
 import { formatRecord, type ResourceRecord } from "../../lib/dns/records.js";
 import { buildSnapshot, type Snapshot } from "../../lib/dns/snapshot.js";
 import type { Registration } from "../../lib/registration.js";
-
-export const BENCH_ZONE = "zk.internal.";
+import { ZONE } from "../support/bridge-defaults.js";
 
 export function benchRegistrations(services: number, instances: number): Registration[] {
   const out: Registration[] = [];
@@ -29,7 +28,7 @@ export function benchRegistrations(services: number, instances: number): Registr
 
 export function benchSnapshot(services: number, instances: number): Snapshot {
   return buildSnapshot(benchRegistrations(services, instances), {
-    zone: BENCH_ZONE,
+    zone: ZONE,
     ttl: 5,
     serial: 1,
   });

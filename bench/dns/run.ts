@@ -16,19 +16,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../../test/support/zookeeper.js";
-import {
-  bestOf,
-  measure,
-  numberArg,
-  PIN,
-  pinned,
-  type Row,
-  SERVER_CPU,
-  type Server,
-  startNsd,
-  stopChild,
-  table,
-} from "./perf.js";
+import { numberArg } from "../support/args.js";
+import { ownChild } from "../support/child.js";
+import { runBench } from "../support/cleanup.js";
+import { PIN, pinned, SERVER_CPU } from "../support/cpu-pin.js";
+import { startNsd } from "./nsd.js";
+import { bestOf, measure, type Row, type Server, table } from "./perf.js";
 import { benchSnapshot, queryFile, zoneFile } from "./registry.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -50,14 +43,15 @@ async function startBridge(): Promise<Server> {
     String(port),
   ]);
   // exec'd by taskset, so the child's pid is the server's.
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const spawned = spawn(cmd, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const child = ownChild(spawned, "the bridge's DNS server");
   await new Promise<void>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
+    spawned.stdout?.on("data", (d: Buffer) => {
       if (d.toString().includes("READY")) resolve();
     });
-    child.once("exit", (code) => reject(new Error(`bridge DNS server exited (${code})`)));
+    void child.exited.then((exit) => reject(new Error(`bridge DNS server exited (${exit.code})`)));
   });
-  return { name: "bridge", port, pid: child.pid ?? -1, stop: () => stopChild(child) };
+  return { name: "bridge", port, pid: child.pid, stop: () => child.stop() };
 }
 
 async function main() {
@@ -102,4 +96,4 @@ async function main() {
   }
 }
 
-await main();
+runBench(main);

@@ -19,39 +19,36 @@
  * run and during churn alone is summarised at the end (the file is kept).
  * `KZB_BENCH_BIN=<path to a built kube-zk-bridge.js>`: measure another build (A/B).
  */
-import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type zookeeper from "node-zookeeper-client";
-import { freePort, startZooKeeper, type ZooKeeperServer } from "../../test/support/zookeeper.js";
-import { type BridgeProcess, startBridgeProcess, waitLoaded } from "./bridge-process.js";
-import { type ChurnReport, startChurnWorker } from "./churn-worker.js";
-import { formatSummary, monotonicUs, summarize } from "./cpu-profile.js";
-import { Inspector } from "./inspector.js";
+import { freePort } from "../../test/support/zookeeper.js";
+import { flagArg, numberArg, wholeArg, wordsArg } from "../support/args.js";
+import type { BridgeProcess } from "../support/bridge.js";
+import { BASE_PATH, ZONE } from "../support/bridge-defaults.js";
+import { runBench } from "../support/cleanup.js";
+import { CLIENT_CPU, PIN, pinPid } from "../support/cpu-pin.js";
 import {
-  bestOf,
-  CLIENT_CPU,
-  cpuBusy,
-  cpuTicks,
-  listArg,
-  markdownTable,
-  measure,
-  numberArg,
-  type Phase,
-  PIN,
-  pct,
-  pinPid,
-  type Row,
-  type Server,
-  startNsd,
-  table,
-  ticksToSeconds,
-  wholeArg,
-} from "./perf.js";
-import { BENCH_ZONE, benchRegistrations, benchSnapshot, queryFile, zoneFile } from "./registry.js";
+  cpuProfArgs,
+  formatProfileSummary,
+  latestProfile,
+  monotonicUs,
+  summarizeProfile,
+} from "../support/cpu-profile.js";
+import { cpuBusy, MB, treeCpuSecondsOf } from "../support/proc.js";
+import { percentile } from "../support/stats.js";
+import { markdownTable } from "../support/table.js";
+import { sleep } from "../support/wait.js";
+import { type Client, closeClient, connectClient } from "../support/zk-client.js";
+import { type BenchZooKeeper, startBenchZooKeeper } from "../support/zookeeper.js";
+import { type ChurnReport, startChurnWorker } from "./churn-worker.js";
+import { dnsServer, memoryNow, startDnsBridge, waitLoaded } from "./dns-bridge.js";
+import { Inspector } from "./inspector.js";
+import { startNsd } from "./nsd.js";
+import { bestOf, measure, type Phase, type Row, type Server, table } from "./perf.js";
+import { benchRegistrations, benchSnapshot, queryFile, zoneFile } from "./registry.js";
 import type { StalenessSample } from "./staleness.js";
-import { BASE_PATH, connectZk, writeRegistry } from "./zk-registry.js";
+import { writeRegistry } from "./zk-registry.js";
 
 const SERVICES = numberArg("services", 10_000);
 const INSTANCES = numberArg("instances", 10);
@@ -63,9 +60,9 @@ const ROUNDS = numberArg("rounds", 1);
 const STATIC_ROUNDS = wholeArg("static-rounds", 1);
 const SAMPLES_PER_SECOND = numberArg("samples-per-second", 20);
 const QUERY_LINES = numberArg("query-lines", 20_000);
-const CPU_PROF = process.argv.includes("--cpu-prof");
+const CPU_PROF = flagArg("cpu-prof");
 /** Extra node flags for the bridge, e.g. `--node-args "--max-old-space-size=256"`. */
-const NODE_ARGS = listArg("node-args");
+const NODE_ARGS = wordsArg("node-args");
 const IDLE_SECONDS = 5;
 /** Queries name instance slot 0 only: the churn never replaces it, so they keep resolving. */
 const STABLE_SLOTS = 1;
@@ -78,9 +75,9 @@ interface PhaseWindow {
   endMs: number;
   startUs: number;
   endUs: number;
-  /** Ticks of the bridge and of NSD. */
-  ticksAtStart: [number, number];
-  ticksAtEnd: [number, number];
+  /** CPU seconds of the bridge and of NSD. */
+  cpuAtStart: [number, number];
+  cpuAtEnd: [number, number];
   /** /proc/stat per CPU. */
   cpusAtStart: { busy: number; total: number }[];
   cpusAtEnd: { busy: number; total: number }[];
@@ -105,12 +102,12 @@ function lagRow(name: string, samples: StalenessSample[]): string[] {
   return [
     name,
     String(samples.length),
-    fmt(pct(appear, 50)),
-    fmt(pct(appear, 90)),
-    fmt(pct(appear, 99)),
+    fmt(percentile(appear, 50)),
+    fmt(percentile(appear, 90)),
+    fmt(percentile(appear, 99)),
     fmt(appear[appear.length - 1]),
-    fmt(pct(gone, 50)),
-    fmt(pct(gone, 99)),
+    fmt(percentile(gone, 50)),
+    fmt(percentile(gone, 99)),
     String(timeouts.length),
   ];
 }
@@ -141,7 +138,7 @@ function printReport(
     "\n## churn achieved and CPU use, per phase (% of one CPU; 'other on CPU 0' is what neither server used: anyone else's load)",
   );
   console.log(
-    markdownTable(
+    markdownTable([
       [
         "phase",
         "s",
@@ -152,10 +149,10 @@ function printReport(
         "other on CPU 0 %",
         "CPU 1 busy %",
       ],
-      windows.map((w) => {
+      ...windows.map((w) => {
         const s = (w.endMs - w.startMs) / 1000;
         const c = churn.phases.find((p) => p.name === w.name);
-        const proc = (i: 0 | 1) => (100 * ticksToSeconds(w.ticksAtEnd[i] - w.ticksAtStart[i])) / s;
+        const proc = (i: 0 | 1) => (100 * (w.cpuAtEnd[i] - w.cpuAtStart[i])) / s;
         const busy = (cpu: number) => {
           const a = w.cpusAtStart[cpu];
           const b = w.cpusAtEnd[cpu];
@@ -174,7 +171,7 @@ function printReport(
           fmt(busy(1), 0),
         ];
       }),
-    ),
+    ]),
   );
   console.log(
     `churn overall: ${churn.acked} replacements in ${churn.seconds.toFixed(1)} s = ${(churn.acked / churn.seconds).toFixed(0)}/s (requested ${CHURN}/s), ${churn.failed} failed`,
@@ -186,7 +183,7 @@ function printReport(
   );
   const names = [...new Set(samples.map((s) => s.phase))];
   console.log(
-    markdownTable(
+    markdownTable([
       [
         "phase",
         "samples",
@@ -198,30 +195,27 @@ function printReport(
         "old gone p99",
         "timed out",
       ],
-      [
-        ...names.map((name) =>
-          lagRow(
-            name,
-            samples.filter((s) => s.phase === name),
-          ),
+      ...names.map((name) =>
+        lagRow(
+          name,
+          samples.filter((s) => s.phase === name),
         ),
-        lagRow("all", samples),
-      ],
-    ),
+      ),
+      lagRow("all", samples),
+    ]),
   );
   const writes = samples.map((s) => s.writeMs).sort((x, y) => x - y);
   console.log(
-    `ZooKeeper multi round trip (write sent → ack): p50 ${fmt(pct(writes, 50))} ms, p99 ${fmt(pct(writes, 99))} ms`,
+    `ZooKeeper multi round trip (write sent → ack): p50 ${fmt(percentile(writes, 50))} ms, p99 ${fmt(percentile(writes, 99))} ms`,
   );
 }
 
 function printProfile(profDir: string, windows: PhaseWindow[]): void {
-  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  const file = latestProfile(profDir);
   if (!file) {
     console.log(`no .cpuprofile in ${profDir}`);
     return;
   }
-  const full = path.join(profDir, file);
   for (const [prefix, top] of [
     ["bridge peak (churn)", 25],
     ["idle (churn only)", 15],
@@ -229,8 +223,13 @@ function printProfile(profDir: string, windows: PhaseWindow[]): void {
   ] as const) {
     const w = windows.find((p) => p.name.startsWith(prefix));
     if (!w) continue;
-    console.log(`\n## bridge CPU profile during "${w.name}" (${full})`);
-    console.log(formatSummary(summarize(full, w.startUs, w.endUs), top));
+    console.log(`\n## bridge CPU profile during "${w.name}" (${file})`);
+    console.log(
+      formatProfileSummary(summarizeProfile(file, { fromUs: w.startUs, toUs: w.endUs }), {
+        top,
+        inclusive: true,
+      }),
+    );
   }
 }
 
@@ -239,8 +238,8 @@ async function main() {
   const profDir = CPU_PROF ? await mkdtemp(path.join(tmpdir(), "kzb-dnsscale-prof-")) : undefined;
   // This process and the ZooKeeper JVM it starts stay off the servers' CPU.
   await pinPid(process.pid, CLIENT_CPU);
-  let zk: ZooKeeperServer | undefined;
-  let client: zookeeper.Client | undefined;
+  let zk: BenchZooKeeper | undefined;
+  let client: Client | undefined;
   let bridge: BridgeProcess | undefined;
   let nsd: Server | undefined;
   let churn: ReturnType<typeof startChurnWorker> | undefined;
@@ -249,30 +248,31 @@ async function main() {
     console.log(
       `registry: ${SERVICES} services × ${INSTANCES} instances = ${TOTAL} in ZooKeeper (Curator JSON under ${BASE_PATH}); churn ${CHURN}/s (${((100 * CHURN) / TOTAL).toFixed(2)}%/s); dnsperf -c ${CLIENTS} -q 200 -e, ${SECONDS} s per run, ${ROUNDS} round(s), ${QUERY_LINES} query lines;${NODE_ARGS.length ? ` bridge node flags: ${NODE_ARGS.join(" ")};` : ""} pinned: ${PIN} (servers on CPU 0; dnsperf, ZooKeeper, churn driver on CPU 1)`,
     );
-    zk = await startZooKeeper();
-    client = await connectZk(zk.connect);
+    zk = await startBenchZooKeeper();
+    client = await connectClient(zk.connect);
     const t = performance.now();
     await writeRegistry(client, benchRegistrations(SERVICES, INSTANCES));
     const writeMs = performance.now() - t;
 
     const inspectPort = await freePort();
-    bridge = await startBridgeProcess({
+    bridge = await startDnsBridge({
       zkConnect: zk.connect,
+      logFile: path.join(dir, "bridge.log"),
       // The inspector only to force a GC now and then (live heap); idle otherwise.
       nodeArgs: [
         `--inspect=127.0.0.1:${inspectPort}`,
         ...NODE_ARGS,
-        ...(profDir ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []),
+        ...(profDir ? cpuProfArgs(profDir) : []),
       ],
     });
     const loadMs = await waitLoaded(bridge, TOTAL);
-    const loaded = bridge.memory();
+    const loaded = memoryNow(bridge);
     // Attached only around the GCs, so no debugger session is open while measuring.
     inspector = await Inspector.attach(inspectPort);
     const liveLoaded = await liveHeapMiB(inspector);
     inspector.close();
     console.log(
-      `ZooKeeper written in ${(writeMs / 1000).toFixed(1)} s; bridge ready with ${TOTAL} instances ${(loadMs / 1000).toFixed(1)} s after spawn; RSS ${(loaded.rss / MiB).toFixed(0)} MiB, peak ${(loaded.hwm / MiB).toFixed(0)} MiB`,
+      `ZooKeeper written in ${(writeMs / 1000).toFixed(1)} s; bridge ready with ${TOTAL} instances ${(loadMs / 1000).toFixed(1)} s after spawn; RSS ${MB(loaded.rss)} MiB, peak ${MB(loaded.peakRss)} MiB`,
     );
 
     nsd = await startNsd(dir, zoneFile(benchSnapshot(SERVICES, INSTANCES)));
@@ -280,18 +280,18 @@ async function main() {
     await writeFile(queries, queryFile(SERVICES, INSTANCES, QUERY_LINES, STABLE_SLOTS));
 
     const windows: PhaseWindow[] = [];
-    const theBridge = bridge;
+    const theBridge = dnsServer(bridge);
     const theNsd = nsd;
     const enter = (name: string) => {
       const now = performance.now();
       const us = monotonicUs();
-      const ticks: [number, number] = [cpuTicks(theBridge.pid), cpuTicks(theNsd.pid)];
+      const cpu: [number, number] = [treeCpuSecondsOf(theBridge.pid), treeCpuSecondsOf(theNsd.pid)];
       const cpus = cpuBusy();
       const prev = windows[windows.length - 1];
       if (prev) {
         prev.endMs = now;
         prev.endUs = us;
-        prev.ticksAtEnd = ticks;
+        prev.cpuAtEnd = cpu;
         prev.cpusAtEnd = cpus;
       }
       churn?.phase(name);
@@ -301,8 +301,8 @@ async function main() {
         endMs: now,
         startUs: us,
         endUs: us,
-        ticksAtStart: ticks,
-        ticksAtEnd: ticks,
+        cpuAtStart: cpu,
+        cpuAtEnd: cpu,
         cpusAtStart: cpus,
         cpusAtEnd: cpus,
       });
@@ -335,19 +335,19 @@ async function main() {
       rate: CHURN,
       stableSlots: STABLE_SLOTS,
       samplesPerSecond: SAMPLES_PER_SECOND,
-      dnsPort: bridge.port,
-      zone: BENCH_ZONE,
+      dnsPort: bridge.dnsPort,
+      zone: ZONE,
     });
     await churn.ready;
     enter("idle (churn only)");
-    await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+    await sleep(IDLE_SECONDS * 1000);
     const best = new Map<string, Row>();
     for (let r = 1; r <= ROUNDS; r++) await round(`(churn) #${r}`, best);
     enter("end");
     windows.pop();
     const report = await churn.stop();
     churn = undefined;
-    const after = bridge.memory();
+    const after = memoryNow(bridge);
     inspector = await Inspector.attach(inspectPort);
     const liveAfter = await liveHeapMiB(inspector);
     inspector.close();
@@ -362,10 +362,10 @@ async function main() {
     const rows = [best.get("bridge"), best.get("NSD")].filter((r): r is Row => r !== undefined);
     printReport(rows, staticBest.get("NSD"), windows, report);
     console.log(
-      `bridge memory: after load RSS ${(loaded.rss / MiB).toFixed(0)} MiB, live heap ${liveLoaded.toFixed(0)} MiB (after a full GC); after the run RSS ${(after.rss / MiB).toFixed(0)} MiB, peak ${(after.hwm / MiB).toFixed(0)} MiB, live heap ${liveAfter.toFixed(0)} MiB after ${report.acked} replacements`,
+      `bridge memory: after load RSS ${MB(loaded.rss)} MiB, live heap ${liveLoaded.toFixed(0)} MiB (after a full GC); after the run RSS ${MB(after.rss)} MiB, peak ${MB(after.peakRss)} MiB, live heap ${liveAfter.toFixed(0)} MiB after ${report.acked} replacements`,
     );
     const output = bridge
-      .output()
+      .logTail()
       .split("\n")
       .filter((l) => !/^(Debugger |For help, see)/.test(l))
       .join("\n")
@@ -381,10 +381,10 @@ async function main() {
     await churn?.terminate();
     await nsd?.stop();
     await bridge?.stop();
-    client?.close();
+    if (client) await closeClient(client);
     await zk?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-await main();
+runBench(main);

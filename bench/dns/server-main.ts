@@ -6,13 +6,14 @@
 
 import { DnsServer } from "../../lib/dns/server.js";
 import { createMetrics } from "../../lib/metrics.js";
-import { BENCH_ZONE, benchSnapshot } from "./registry.js";
+import { ZONE } from "../support/bridge-defaults.js";
+import { benchSnapshot } from "./registry.js";
 
 const [services = "1000", instances = "10", port = "0"] = process.argv.slice(2);
 const snapshot = benchSnapshot(Number(services), Number(instances));
 const server = new DnsServer({
   listen: `127.0.0.1:${port}`,
-  zone: BENCH_ZONE,
+  zone: ZONE,
   source: { current: () => snapshot },
   // As in production: every query counted and timed.
   metrics: createMetrics(),

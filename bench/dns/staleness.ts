@@ -3,8 +3,7 @@
  * over UDP from the moment ZooKeeper acknowledged the write until the new instance's name
  * answers with its address (appeared) and the old instance's name is NXDOMAIN (gone).
  */
-import dgram from "node:dgram";
-import packet from "dns-packet";
+import { DnsClient, NXDOMAIN } from "../support/dns-client.js";
 import type { Replacement } from "./zk-registry.js";
 
 export interface StalenessSample {
@@ -19,12 +18,13 @@ export interface StalenessSample {
 }
 
 type Kind = "appear" | "gone";
+const KINDS = ["appear", "gone"] as const;
 
 interface Pending {
   readonly r: Replacement;
   readonly sample: StalenessSample;
-  /** Query id in flight per kind, with when it was sent. */
-  readonly outstanding: Map<Kind, { id: number; at: number }>;
+  /** Kinds with a query in flight. */
+  readonly asking: Set<Kind>;
 }
 
 export interface StalenessOptions {
@@ -36,12 +36,13 @@ export interface StalenessOptions {
   readonly timeoutMs?: number;
 }
 
+/** A reply lost under load is asked again after this long. */
+const REASK_MS = 100;
+
 export class StalenessProbe {
   readonly samples: StalenessSample[] = [];
-  private readonly socket = dgram.createSocket("udp4");
   private readonly pending = new Set<Pending>();
-  private readonly byId = new Map<number, { p: Pending; kind: Kind }>();
-  private nextId = 1;
+  private client: DnsClient | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
@@ -49,11 +50,10 @@ export class StalenessProbe {
   constructor(private readonly opts: StalenessOptions) {
     this.intervalMs = opts.intervalMs ?? 5;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.socket.on("message", (msg) => this.onReply(msg));
   }
 
   async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.socket.bind(0, "127.0.0.1", resolve));
+    this.client = await DnsClient.open(this.opts.port);
     this.timer = setInterval(() => this.poll(), this.intervalMs);
   }
 
@@ -66,10 +66,9 @@ export class StalenessProbe {
       goneMs: undefined,
     };
     this.samples.push(sample);
-    const p: Pending = { r, sample, outstanding: new Map() };
+    const p: Pending = { r, sample, asking: new Set() };
     this.pending.add(p);
-    this.send(p, "appear");
-    this.send(p, "gone");
+    for (const kind of KINDS) this.ask(p, kind);
   }
 
   /** Samples still being followed. */
@@ -79,72 +78,41 @@ export class StalenessProbe {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await new Promise<void>((resolve) => this.socket.close(() => resolve()));
-  }
-
-  private name(p: Pending, kind: Kind): string {
-    const r = kind === "appear" ? p.r.next : p.r.old;
-    return `${r.id}.${r.service}.${this.opts.zone}`;
-  }
-
-  private send(p: Pending, kind: Kind): void {
-    const id = this.nextId;
-    this.nextId = (this.nextId % 65535) + 1;
-    this.byId.set(id, { p, kind });
-    p.outstanding.set(kind, { id, at: performance.now() });
-    const q = packet.encode({
-      type: "query",
-      id,
-      questions: [{ name: this.name(p, kind), type: "A", class: "IN" }],
-    });
-    this.socket.send(q, this.opts.port, "127.0.0.1");
+    this.pending.clear();
+    this.client?.close();
   }
 
   private poll(): void {
     const now = performance.now();
     for (const p of this.pending) {
       if (now - p.r.ackAt > this.timeoutMs) {
-        this.finish(p);
+        this.pending.delete(p);
         continue;
       }
-      for (const kind of ["appear", "gone"] as const) {
-        if ((kind === "appear" ? p.sample.appearMs : p.sample.goneMs) !== undefined) continue;
-        const out = p.outstanding.get(kind);
-        // One query per kind in flight; a reply lost under load is re-asked after 100 ms.
-        if (out && now - out.at < 100) continue;
-        if (out) this.byId.delete(out.id);
-        this.send(p, kind);
+      for (const kind of KINDS) if (!this.seen(p, kind) && !p.asking.has(kind)) this.ask(p, kind);
+    }
+  }
+
+  private seen(p: Pending, kind: Kind): boolean {
+    return (kind === "appear" ? p.sample.appearMs : p.sample.goneMs) !== undefined;
+  }
+
+  /** One query per kind in flight: its answer, or its timeout, lets the next poll ask again. */
+  private ask(p: Pending, kind: Kind): void {
+    const client = this.client;
+    if (!client) return;
+    const r = kind === "appear" ? p.r.next : p.r.old;
+    p.asking.add(kind);
+    void client.queryA(`${r.id}.${r.service}.${this.opts.zone}`, REASK_MS).then((answer) => {
+      p.asking.delete(kind);
+      if (!answer || !this.pending.has(p)) return;
+      const elapsed = answer.at - p.r.ackAt;
+      if (kind === "appear") {
+        if (answer.addresses.includes(p.r.next.address)) p.sample.appearMs = elapsed;
+      } else if (answer.rcode === NXDOMAIN) {
+        p.sample.goneMs = elapsed;
       }
-    }
-  }
-
-  private onReply(msg: Buffer): void {
-    const now = performance.now();
-    let reply: packet.Packet;
-    try {
-      reply = packet.decode(msg);
-    } catch {
-      return;
-    }
-    const hit = this.byId.get(reply.id ?? -1);
-    if (!hit) return;
-    this.byId.delete(reply.id ?? -1);
-    const { p, kind } = hit;
-    p.outstanding.delete(kind);
-    if (!this.pending.has(p)) return;
-    const nxdomain = ((reply.flags ?? 0) & 0xf) === 3; // dns-packet keeps the rcode in flags
-    const elapsed = now - p.r.ackAt;
-    if (kind === "appear") {
-      const seen = (reply.answers ?? []).some((a) => a.type === "A" && a.data === p.r.next.address);
-      if (seen) p.sample.appearMs = elapsed;
-    } else if (nxdomain) {
-      p.sample.goneMs = elapsed;
-    }
-    if (p.sample.appearMs !== undefined && p.sample.goneMs !== undefined) this.finish(p);
-  }
-
-  private finish(p: Pending): void {
-    this.pending.delete(p);
-    for (const out of p.outstanding.values()) this.byId.delete(out.id);
+      if (this.seen(p, "appear") && this.seen(p, "gone")) this.pending.delete(p);
+    });
   }
 }

@@ -1,17 +1,21 @@
 /**
  * A benchmark registry in a real ZooKeeper: N services × M instances written as Curator JSON
  * (lib/formats' encoder, so the bytes are what Curator/Spring clients write) under the
- * default base path, by a plain node-zookeeper-client in batched multi-ops; and a churn
+ * bridge's default base path, by a plain client in batched multi-ops; and a churn
  * driver that replaces instances at a fixed rate, as a fleet of redeploying clients would.
  */
-import zookeeper from "node-zookeeper-client";
 import { encodeCurator } from "../../lib/formats/curator.js";
 import type { Registration } from "../../lib/registration.js";
-
-/** `--base-path`'s default: where the bridge's `dns` command reads Curator instances. */
-export const BASE_PATH = "/services";
-const BATCH = 200;
-const IN_FLIGHT = 4;
+import { BASE_PATH } from "../support/bridge-defaults.js";
+import { inParallel } from "../support/parallel.js";
+import {
+  type Client,
+  EPHEMERAL,
+  exists,
+  mkdirp,
+  PERSISTENT,
+  writeBatched,
+} from "../support/zk-client.js";
 
 export const servicePath = (service: string) => `${BASE_PATH}/${service}`;
 export const instancePath = (r: Registration) => `${servicePath(r.service)}/${r.id}`;
@@ -19,74 +23,28 @@ export const instancePath = (r: Registration) => `${servicePath(r.service)}/${r.
 const encode = (r: Registration) =>
   encodeCurator(r, { payload: "spring", registrationTimeUTC: 1_700_000_000_000 });
 
-export async function connectZk(connect: string): Promise<zookeeper.Client> {
-  const c = zookeeper.createClient(connect, { sessionTimeout: 30_000 });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ZooKeeper session at ${connect}`)), 30_000);
-    c.once("connected", () => {
-      clearTimeout(t);
-      resolve();
-    });
-    c.connect();
-  });
-  return c;
-}
-
-function commit(tx: zookeeper.Transaction): Promise<void> {
-  return new Promise((resolve, reject) => tx.commit((e) => (e ? reject(e) : resolve())));
-}
-
-/** Run `jobs` with at most `width` in flight. */
-async function inParallel(jobs: (() => Promise<void>)[], width: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < jobs.length) await (jobs[next++] as () => Promise<void>)();
-    }),
-  );
-}
-
 /**
  * Create the service nodes (persistent, as Curator leaves them) and one EPHEMERAL node per
  * registration, owned by `client`'s session. Services that exist already are left as they are.
  */
-export async function writeRegistry(
-  client: zookeeper.Client,
-  regs: readonly Registration[],
-): Promise<void> {
-  await new Promise<void>((resolve, reject) =>
-    client.mkdirp(BASE_PATH, (e) => (e ? reject(e) : resolve())),
-  );
+export async function writeRegistry(client: Client, regs: readonly Registration[]): Promise<void> {
+  await mkdirp(client, BASE_PATH);
   const services = [...new Set(regs.map((r) => r.service))];
   const missing: string[] = [];
   await inParallel(
     services.map((s) => async () => {
-      const stat = await new Promise((resolve, reject) =>
-        client.exists(servicePath(s), (e, st) => (e ? reject(e) : resolve(st))),
-      );
-      if (!stat) missing.push(s);
+      if (!(await exists(client, servicePath(s)))) missing.push(s);
     }),
     64,
   );
-  const batches = <T>(xs: readonly T[], f: (tx: zookeeper.Transaction, x: T) => void) => {
-    const jobs: (() => Promise<void>)[] = [];
-    for (let i = 0; i < xs.length; i += BATCH) {
-      const part = xs.slice(i, i + BATCH);
-      jobs.push(() => {
-        const tx = client.transaction();
-        for (const x of part) f(tx, x);
-        return commit(tx);
-      });
-    }
-    return jobs;
-  };
-  await inParallel(
-    batches(missing, (tx, s) => tx.create(servicePath(s), zookeeper.CreateMode.PERSISTENT)),
-    IN_FLIGHT,
+  const empty = Buffer.alloc(0);
+  await writeBatched(
+    client,
+    missing.map((s) => ({ path: servicePath(s), data: empty, mode: PERSISTENT })),
   );
-  await inParallel(
-    batches(regs, (tx, r) => tx.create(instancePath(r), encode(r), zookeeper.CreateMode.EPHEMERAL)),
-    IN_FLIGHT,
+  await writeBatched(
+    client,
+    regs.map((r) => ({ path: instancePath(r), data: encode(r), mode: EPHEMERAL })),
   );
 }
 
@@ -134,7 +92,7 @@ export class ChurnDriver {
   private stopped = true;
 
   constructor(
-    private readonly client: zookeeper.Client,
+    private readonly client: Client,
     registrations: readonly Registration[],
     options: ChurnOptions,
   ) {
@@ -196,7 +154,7 @@ export class ChurnDriver {
     list[slot] = next;
     const tx = this.client.transaction();
     tx.remove(instancePath(old), -1);
-    tx.create(instancePath(next), encode(next), zookeeper.CreateMode.EPHEMERAL);
+    tx.create(instancePath(next), encode(next), EPHEMERAL);
     const r: Replacement = { old, next, sentAt: performance.now(), ackAt: 0 };
     this.inFlight++;
     tx.commit((e) => {

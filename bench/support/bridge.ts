@@ -1,31 +1,27 @@
 /**
- * The real, built bridge (`node dist/cmd/kube-zk-bridge.js run|sync …`) as a child process of
- * the bench: its own PID, its own event loop, logs to a file. Stopped by PID at the end.
+ * The real, built bridge (`node dist/cmd/kube-zk-bridge.js <command> …`) as a child process of
+ * the bench: its own PID, its own event loop, its output in a log file. Stopped by PID at the end.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { spawn } from "node:child_process";
+import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { freePort } from "../../test/support/zookeeper.js";
-import { own, signalPid } from "./cleanup.js";
-import { sleep } from "./wait.js";
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-/** The build `npm run build` makes; `--bridge <file>` points a bench at another build. */
-export const DEFAULT_BRIDGE_BIN = path.join(REPO, "dist/cmd/kube-zk-bridge.js");
+import { checkBuild, DEFAULT_BRIDGE_BIN } from "./build.js";
+import { ownChild } from "./child.js";
+import { pinned } from "./cpu-pin.js";
 
 export interface BridgeOptions {
-  readonly command: "run" | "sync";
+  readonly command: "run" | "sync" | "dns";
   readonly zkConnect: string;
-  readonly kubeconfig: string;
   /** The entry point to run; default this checkout's dist build. */
   readonly bin?: string;
-  /** Where the bridge's stdout and stderr go. */
+  /** Where the bridge's stdout and stderr go (appended). */
   readonly logFile: string;
-  /** With a directory: `node --cpu-prof --cpu-prof-dir=<dir>` (written when the child exits). */
-  readonly cpuProfDir?: string;
-  /** More flags, e.g. `["--zk-session-timeout", "4s"]`. */
-  readonly extraArgs?: readonly string[];
+  /** Node flags before the script, e.g. `cpuProfArgs(dir)` or `--inspect=127.0.0.1:9229`. */
+  readonly nodeArgs?: readonly string[];
+  /** Runs it on this CPU only (taskset, when installed). */
+  readonly cpu?: number;
+  /** The command's flags besides --zk-connect, --http-listen and --dns-listen (free ports here). */
+  readonly args?: readonly string[];
 }
 
 export interface BridgeProcess {
@@ -42,105 +38,71 @@ export interface BridgeProcess {
   signal(signal: NodeJS.Signals): void;
   /** SIGTERM (graceful: ephemerals go, a CPU profile is written), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** The last `bytes` of its log, e.g. for an error message. */
+  logTail(bytes?: number): string;
+}
+
+/** The end of a file, without reading all of it (a sync bench's log runs to megabytes). */
+function tail(file: string, bytes: number): string {
+  const fd = openSync(file, "r");
+  try {
+    const size = statSync(file).size;
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    readSync(fd, buf, 0, buf.length, size - buf.length);
+    return buf.toString();
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export async function spawnBridge(opts: BridgeOptions): Promise<BridgeProcess> {
   const bin = opts.bin ?? DEFAULT_BRIDGE_BIN;
-  if (!existsSync(bin)) throw new Error(`${bin} not found: run \`npm run build\` first`);
+  checkBuild(bin);
   const httpPort = await freePort();
   const dnsPort = await freePort();
-  const nodeArgs = opts.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.cpuProfDir}`] : [];
-  const args = [
-    ...nodeArgs,
+  const nodeArgs = [
+    ...(opts.nodeArgs ?? []),
     bin,
     opts.command,
     "--zk-connect",
     opts.zkConnect,
-    "--kubeconfig",
-    opts.kubeconfig,
     "--http-listen",
     `127.0.0.1:${httpPort}`,
     "--dns-listen",
     `127.0.0.1:${dnsPort}`,
-    "--cluster-name",
-    "bench",
-    ...(opts.extraArgs ?? []),
+    ...(opts.args ?? []),
   ];
+  const [cmd, args] =
+    opts.cpu === undefined
+      ? [process.execPath, nodeArgs]
+      : pinned(opts.cpu, process.execPath, nodeArgs);
   const log = openSync(opts.logFile, "a");
   const spawnedAt = performance.now();
   const spawnedAtEpoch = Date.now();
-  let child: ChildProcess;
+  let child: ReturnType<typeof ownChild>;
   try {
-    child = spawn(process.execPath, args, { stdio: ["ignore", log, log] });
+    child = ownChild(spawn(cmd, args, { stdio: ["ignore", log, log] }), bin);
   } finally {
     closeSync(log);
   }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not start ${bin}`);
-  let exit: { code: number | null; signal: string | null } | undefined;
-  const exited = new Promise<void>((resolve) =>
-    child.once("exit", (code, signal) => {
-      exit = { code, signal };
-      resolve();
-    }),
-  );
-  const stop = async (graceMs = 10_000) => {
-    if (exit) return;
-    signalPid(pid, "SIGCONT"); // a bench may have left it stopped
-    signalPid(pid, "SIGTERM");
-    if (await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) return;
-    signalPid(pid, "SIGKILL");
-    await exited;
-  };
-  own({ stop, killNow: () => (exit ? undefined : signalPid(pid, "SIGKILL")) });
+  const logTail = (bytes = 20_000) => tail(opts.logFile, bytes);
   return {
-    pid,
+    pid: child.pid,
     httpUrl: `http://127.0.0.1:${httpPort}`,
     dnsPort,
     spawnedAt,
     spawnedAtEpoch,
     logFile: opts.logFile,
     assertAlive() {
+      const exit = child.exitStatus();
       if (exit) {
         throw new Error(
-          `the bridge exited (code ${exit.code}, signal ${exit.signal}); see ${opts.logFile}`,
+          `the bridge exited (code ${exit.code}, signal ${exit.signal}); the end of ${opts.logFile}:\n${logTail(2000)}`,
         );
       }
     },
-    signal: (s) => signalPid(pid, s),
-    stop,
+    signal: child.signal,
+    stop: child.stop,
+    logTail,
   };
-}
-
-export interface Readiness {
-  readonly status: number;
-  readonly body: {
-    notReady?: string[];
-    parts?: Record<string, { ready: boolean; detail?: string }>;
-  };
-}
-
-/** GET /readyz; undefined if the bridge does not answer (yet). */
-export async function readyz(
-  bridge: BridgeProcess,
-  timeoutMs = 2000,
-): Promise<Readiness | undefined> {
-  try {
-    const res = await fetch(`${bridge.httpUrl}/readyz`, { signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, body: (await res.json()) as Readiness["body"] };
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The (single, hence leading) bridge in sync: /readyz 200 with its `registry` part present and
- * ready (the part exists only while leader: a connected bridge that has not won the election
- * again yet reports ready without it), and no part saying "stale" (the DNS side stays ready on
- * stale data within --dns-serve-stale).
- */
-export async function inSync(bridge: BridgeProcess): Promise<boolean> {
-  const r = await readyz(bridge);
-  if (r?.status !== 200 || r.body.parts?.registry?.ready !== true) return false;
-  return !Object.values(r.body.parts ?? {}).some((p) => /stale/.test(p.detail ?? ""));
 }

@@ -8,11 +8,10 @@ import type { EndpointSpec } from "../../test/kubernetes/objects.js";
 import { service, slice } from "../../test/kubernetes/objects.js";
 import { FakeApiServer } from "../../test/support/fake-apiserver.js";
 import { writeKubeconfig } from "../../test/support/kubeconfig.js";
+import { BASE_PATH, ZONE } from "./bridge-defaults.js";
 import { own } from "./cleanup.js";
 
 export const NAMESPACE = "bench";
-export const ZONE = "zk.internal.";
-export const BASE_PATH = "/services";
 
 /** A distinct IPv4 address per serial (10.1.0.1, 10.1.0.2, …; no .0 or .255 octets). */
 export function addressOf(serial: number): string {

@@ -1,16 +1,19 @@
 /**
  * Summaries of a V8 `.cpuprofile` (`node --cpu-prof`): self time per function and per module,
- * optionally only inside a time window. Profile timestamps are CLOCK_MONOTONIC microseconds,
- * the same clock as `process.hrtime`, so a bench can cut out e.g. its change phase with
- * `monotonicUs()` taken in its own process.
+ * optionally inclusive time per function, optionally only inside a time window. Profile
+ * timestamps are CLOCK_MONOTONIC microseconds, the same clock as `process.hrtime` of any process
+ * on the machine, so a bench can cut out e.g. its change phase with `monotonicUs()` taken in
+ * its own process.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { type CallFrame, frameLabel, moduleOf } from "./call-frame.js";
 import { markdownTable } from "./table.js";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -19,6 +22,11 @@ interface CpuProfile {
   endTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** Node flags that make a child write its CPU profile into `dir` when it exits. */
+export function cpuProfArgs(dir: string): string[] {
+  return ["--cpu-prof", `--cpu-prof-dir=${dir}`];
 }
 
 /** Now, in the profile's clock (µs). */
@@ -35,37 +43,23 @@ export function latestProfile(dir: string): string | undefined {
   return last ? path.join(dir, last) : undefined;
 }
 
-/** `lib/sync/plan.js`, `node-zookeeper-client/lib/…`, `node:internal/…`. */
-function shortUrl(url: string): string {
-  if (!url) return "";
-  const nm = url.lastIndexOf("node_modules/");
-  if (nm >= 0) return url.slice(nm + "node_modules/".length);
-  const dist = url.lastIndexOf("/dist/");
-  if (dist >= 0) return url.slice(dist + "/dist/".length);
-  return url.replace(/^file:\/\//, "");
-}
-
-/** What a frame belongs to: a package, one of our modules, Node itself, or V8's pseudo-frames. */
-function moduleOf(frame: ProfileNode["callFrame"]): string {
-  const u = shortUrl(frame.url);
-  if (!u) return frame.functionName.startsWith("(") ? frame.functionName : "(native)";
-  if (u.startsWith("node:")) return "node internals";
-  if (frame.url.includes("node_modules/")) {
-    const parts = u.split("/");
-    return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? u);
-  }
-  return u;
-}
-
 const MAX_SAMPLE_GAP_US = 100_000;
+
+interface Timed {
+  readonly name: string;
+  readonly ms: number;
+}
 
 export interface ProfileSummary {
   /** Sampled time in the window, idle included (ms). */
   readonly wallMs: number;
   /** Non-idle time in the window (ms). */
   readonly busyMs: number;
-  readonly functions: ReadonlyArray<{ name: string; where: string; ms: number }>;
-  readonly modules: ReadonlyArray<{ name: string; ms: number }>;
+  /** Self time by function (`name file:line`), most first. */
+  readonly functions: readonly Timed[];
+  readonly modules: readonly Timed[];
+  /** Time with the function on the stack (once per stack however often it recurses), most first. */
+  readonly inclusive: readonly Timed[];
 }
 
 export function summarizeProfile(
@@ -74,6 +68,8 @@ export function summarizeProfile(
 ): ProfileSummary {
   const p = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
   let t = p.startTime;
   let wall = 0;
@@ -89,70 +85,68 @@ export function summarizeProfile(
     self.set(id, (self.get(id) ?? 0) + dt);
     wall += dt;
   }
-  const fns = new Map<string, { name: string; where: string; ms: number }>();
+  const fns = new Map<string, number>();
   const mods = new Map<string, number>();
+  const incl = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, us: number) => m.set(k, (m.get(k) ?? 0) + us);
   let idle = 0;
   for (const [id, us] of self) {
     const n = byId.get(id);
     if (!n) continue;
-    const f = n.callFrame;
-    if (f.functionName === "(idle)") {
+    if (n.callFrame.functionName === "(idle)") {
       idle += us;
       continue;
     }
-    const where = f.url ? `${shortUrl(f.url)}:${f.lineNumber + 1}` : "";
-    const k = `${f.functionName}|${where}`;
-    const e = fns.get(k) ?? { name: f.functionName || "(anonymous)", where, ms: 0 };
-    e.ms += us / 1000;
-    fns.set(k, e);
-    const mod = moduleOf(f);
-    mods.set(mod, (mods.get(mod) ?? 0) + us / 1000);
+    add(fns, frameLabel(n.callFrame), us);
+    add(mods, moduleOf(n.callFrame), us);
+    const onStack = new Set<string>();
+    for (let up: number | undefined = id; up !== undefined; up = parent.get(up)) {
+      const f = byId.get(up)?.callFrame;
+      if (f && f.functionName !== "(root)") onStack.add(frameLabel(f));
+    }
+    for (const k of onStack) add(incl, k, us);
   }
+  const sorted = (m: Map<string, number>) =>
+    [...m].map(([name, us]) => ({ name, ms: us / 1000 })).sort((a, b) => b.ms - a.ms);
   return {
     wallMs: wall / 1000,
     busyMs: (wall - idle) / 1000,
-    functions: [...fns.values()].sort((a, b) => b.ms - a.ms),
-    modules: [...mods.entries()].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms),
+    functions: sorted(fns),
+    modules: sorted(mods),
+    inclusive: sorted(incl),
   };
 }
 
-/** Markdown: busy time, the top functions and modules by self time, optionally per unit of work. */
+/**
+ * Markdown: busy time, the top functions and modules by self time (and with `inclusive`, by
+ * inclusive time), optionally per unit of work.
+ */
 export function formatProfileSummary(
   s: ProfileSummary,
-  opts: { top?: number; perUnit?: { count: number; name: string } } = {},
+  opts: { top?: number; perUnit?: { count: number; name: string }; inclusive?: boolean } = {},
 ): string {
   const top = opts.top ?? 20;
   const per = opts.perUnit;
-  const perCell = (v: number) => (per ? (v / per.count).toFixed(3) : "");
-  const header = (first: string) => [
-    first,
-    "self ms",
-    "% of busy",
-    ...(per ? [`ms per ${per.name}`] : []),
-  ];
   const pct = (v: number) => `${((100 * v) / (s.busyMs || 1)).toFixed(1)}%`;
-  const lines = [
+  const table = (first: string, ms: string, rows: readonly Timed[]) =>
+    markdownTable([
+      [first, ms, "% of busy", ...(per ? [`ms per ${per.name}`] : [])],
+      ...rows
+        .slice(0, top)
+        .map((r) => [
+          r.name,
+          r.ms.toFixed(0),
+          pct(r.ms),
+          ...(per ? [(r.ms / per.count).toFixed(3)] : []),
+        ]),
+    ]);
+  return [
     `CPU profile: ${s.busyMs.toFixed(0)} ms busy of ${s.wallMs.toFixed(0)} ms sampled` +
       (per ? ` = ${(s.busyMs / per.count).toFixed(2)} ms busy per ${per.name} (${per.count})` : ""),
     "",
-    markdownTable([
-      header("function (file:line)"),
-      ...s.functions
-        .slice(0, top)
-        .map((f) => [
-          `${f.name} ${f.where}`.trim(),
-          f.ms.toFixed(0),
-          pct(f.ms),
-          ...(per ? [perCell(f.ms)] : []),
-        ]),
-    ]),
+    table("function (file:line)", "self ms", s.functions),
     "",
-    markdownTable([
-      header("module"),
-      ...s.modules
-        .slice(0, top)
-        .map((m) => [m.name, m.ms.toFixed(0), pct(m.ms), ...(per ? [perCell(m.ms)] : [])]),
-    ]),
-  ];
-  return lines.join("\n");
+    table("module", "self ms", s.modules),
+    ...(opts.inclusive ? ["", table("function (file:line)", "inclusive ms", s.inclusive)] : []),
+  ].join("\n");
 }

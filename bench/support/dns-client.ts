@@ -2,20 +2,27 @@
 import dgram from "node:dgram";
 import dnsPacket from "dns-packet";
 
-export interface AAnswer {
+export const NXDOMAIN = 3;
+
+export interface DnsAnswer {
+  /** The response code (dns-packet keeps it in the low 4 bits of `flags`): 0 NOERROR, 3 NXDOMAIN… */
+  readonly rcode: number;
   /** Sorted A addresses in the answer section. */
   readonly addresses: string[];
+  /** `performance.now()` when the reply arrived. */
+  readonly at: number;
 }
 
 export class DnsClient {
   private nextId = 1;
-  private readonly pending = new Map<number, (packet: dnsPacket.Packet) => void>();
+  private readonly pending = new Map<number, (answer: DnsAnswer | undefined) => void>();
 
   private constructor(
     private readonly socket: dgram.Socket,
     private readonly port: number,
   ) {
     socket.on("message", (msg) => {
+      const at = performance.now();
       let packet: dnsPacket.Packet;
       try {
         packet = dnsPacket.decode(msg);
@@ -23,10 +30,10 @@ export class DnsClient {
         return;
       }
       const done = this.pending.get(packet.id ?? -1);
-      if (done) {
-        this.pending.delete(packet.id ?? -1);
-        done(packet);
-      }
+      if (!done) return; // a reply after its query gave up
+      const addresses: string[] = [];
+      for (const a of packet.answers ?? []) if (a.type === "A") addresses.push(String(a.data));
+      done({ rcode: (packet.flags ?? 0) & 0xf, addresses: addresses.sort(), at });
     });
   }
 
@@ -37,32 +44,29 @@ export class DnsClient {
     return new DnsClient(socket, port);
   }
 
-  /** One A query; undefined if no answer came within `timeoutMs`. */
-  async queryA(name: string, timeoutMs = 200): Promise<AAnswer | undefined> {
+  /** One A query; undefined if no answer came within `timeoutMs` (or the client was closed). */
+  queryA(name: string, timeoutMs = 200): Promise<DnsAnswer | undefined> {
     const id = this.nextId;
     this.nextId = (this.nextId % 65_535) + 1;
-    const packet = await new Promise<dnsPacket.Packet | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve(undefined);
-      }, timeoutMs);
-      this.pending.set(id, (p) => {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      const finish = (answer: DnsAnswer | undefined) => {
         clearTimeout(timer);
-        resolve(p);
-      });
+        this.pending.delete(id);
+        resolve(answer);
+      };
+      this.pending.set(id, finish);
       this.socket.send(
         dnsPacket.encode({ type: "query", id, questions: [{ type: "A", name }] }),
         this.port,
         "127.0.0.1",
       );
     });
-    if (!packet) return undefined;
-    const addresses: string[] = [];
-    for (const a of packet.answers ?? []) if (a.type === "A") addresses.push(String(a.data));
-    return { addresses: addresses.sort() };
   }
 
+  /** Closes the socket; queries still waiting resolve undefined. */
   close(): void {
+    for (const finish of [...this.pending.values()]) finish(undefined);
     this.socket.close();
   }
 }

@@ -1,13 +1,13 @@
 /**
  * Prints the top self-time functions and modules of a `.cpuprofile`.
  *
- *   npx tsx bench/support/profile-summary.ts <file.cpuprofile | dir> [--top 25] [--from-us N --to-us N] [--per N]
+ *   npx tsx bench/support/profile-summary.ts <file.cpuprofile | dir> [--top 25] [--from-us N --to-us N] [--per N] [--inclusive]
  *
  * `--from-us/--to-us`: only samples in that CLOCK_MONOTONIC window (the benches print theirs);
- * `--per N`: also show ms per unit of work (e.g. per change).
+ * `--per N`: also show ms per unit of work (e.g. per change); `--inclusive`: also inclusive time.
  */
 import { statSync } from "node:fs";
-import { numberArg } from "./args.js";
+import { flagArg, numberArg } from "./args.js";
 import { runBench } from "./cleanup.js";
 import { formatProfileSummary, latestProfile, summarizeProfile } from "./cpu-profile.js";
 
@@ -23,7 +23,11 @@ runBench(async () => {
   console.log(
     formatProfileSummary(
       summarizeProfile(file, { ...(fromUs ? { fromUs } : {}), ...(toUs ? { toUs } : {}) }),
-      { top: numberArg("top", 25), ...(per ? { perUnit: { count: per, name: "unit" } } : {}) },
+      {
+        top: numberArg("top", 25),
+        inclusive: flagArg("inclusive"),
+        ...(per ? { perUnit: { count: per, name: "unit" } } : {}),
+      },
     ),
   );
 });

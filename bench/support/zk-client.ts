@@ -2,7 +2,8 @@
  * A plain node-zookeeper-client, as any other ZooKeeper user would drive it: the observer of
  * the bridge's writes, and the raw-write reference the bridge is compared with.
  */
-import zookeeper, { type Client, type Event } from "node-zookeeper-client";
+import zookeeper, { type Client, type Event, type Stat } from "node-zookeeper-client";
+import { inParallel } from "./parallel.js";
 
 export type { Client } from "node-zookeeper-client";
 export const EPHEMERAL = zookeeper.CreateMode.EPHEMERAL;
@@ -47,6 +48,17 @@ export function getChildren(
   });
 }
 
+export function exists(c: Client, path: string): Promise<Stat | undefined> {
+  return new Promise((resolve, reject) =>
+    c.exists(path, (err, stat) => (err ? reject(err) : resolve(stat ?? undefined))),
+  );
+}
+
+/** Creates `path` and any missing parents (persistent, empty). */
+export function mkdirp(c: Client, path: string): Promise<void> {
+  return new Promise((resolve, reject) => c.mkdirp(path, (err) => (err ? reject(err) : resolve())));
+}
+
 export function getData(c: Client, path: string): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     c.getData(path, (err, data) => (err ? reject(err) : resolve(data ?? Buffer.alloc(0)))),
@@ -82,21 +94,19 @@ export async function writeBatched(
   opts: { batch?: number; inFlight?: number } = {},
 ): Promise<void> {
   const size = opts.batch ?? 200;
-  const batches: NodeToWrite[][] = [];
-  for (let i = 0; i < nodes.length; i += size) batches.push(nodes.slice(i, i + size));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: opts.inFlight ?? 4 }, async () => {
-      while (next < batches.length) {
-        const b = batches[next++] as NodeToWrite[];
-        await new Promise<void>((resolve, reject) => {
+  const jobs: (() => Promise<void>)[] = [];
+  for (let i = 0; i < nodes.length; i += size) {
+    const batch = nodes.slice(i, i + size);
+    jobs.push(
+      () =>
+        new Promise<void>((resolve, reject) => {
           const tx = c.transaction();
-          for (const n of b) tx.create(n.path, n.data, n.mode);
+          for (const n of batch) tx.create(n.path, n.data, n.mode);
           tx.commit((err) => (err ? reject(err) : resolve()));
-        });
-      }
-    }),
-  );
+        }),
+    );
+  }
+  await inParallel(jobs, opts.inFlight ?? 4);
 }
 
 /**
