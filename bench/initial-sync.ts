@@ -10,7 +10,7 @@
  * 200, 4 in flight. Target (issue 6): the bridge within 2× of the reference time.
  *
  *   npx tsx bench/initial-sync.ts [--services 10000] [--endpoints 10] [--command sync|run]
- *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR]
+ *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR] [--node-args "<node flags>"]
  */
 import path from "node:path";
 import { choiceArg, numberArg } from "./support/args.js";

@@ -13,7 +13,7 @@
  * the same plus the re-read a watcher needs (getChildren + getData) to know the new state.
  *
  *   npx tsx bench/propagation.ts [--sizes 100,1000,10000] [--changes 1000] [--endpoints 10]
- *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR] [--svg FILE] [--seed 1]
+ *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR] [--node-args "<node flags>"] [--svg FILE] [--seed 1]
  *
  * Defaults are the issue's sizes and write docs/benchmarks/propagation.svg; other sizes write the
  * plot under the run's scratch directory unless --svg says where.

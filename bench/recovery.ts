@@ -28,7 +28,7 @@
  *
  *   npx tsx bench/recovery.ts [--services 10000] [--endpoints 10] [--session-timeout 10]
  *        [--zk-down-ms 2000] [--zk-jute-maxbuffer 8388608] [--command sync|run] [--bridge FILE]
- *        [--cpu-prof DIR]
+ *        [--cpu-prof DIR] [--node-args "<node flags>"]
  */
 import path from "node:path";
 import { choiceArg, numberArg, stringArg } from "./support/args.js";

@@ -1,10 +1,11 @@
 /**
  * The bridge every sync bench runs (`sync` or `run`) against its ZooKeeper and simulated
  * cluster: the build `--bridge FILE` names (default this checkout's dist), its log in the run's
- * scratch directory, and with `--cpu-prof DIR` a CPU profile under `DIR/<name>`.
+ * scratch directory, `--node-args "..."` for node, and with `--cpu-prof DIR` a CPU profile
+ * under `DIR/<name>`.
  */
 import path from "node:path";
-import { stringArg } from "./args.js";
+import { stringArg, wordsArg } from "./args.js";
 import { type BridgeProcess, spawnBridge } from "./bridge.js";
 import { DEFAULT_BRIDGE_BIN } from "./build.js";
 import type { SimulatedCluster } from "./cluster.js";
@@ -12,6 +13,8 @@ import { cpuProfArgs } from "./cpu-profile.js";
 
 const BIN = stringArg("bridge", DEFAULT_BRIDGE_BIN);
 const PROFILE_ROOT = stringArg("cpu-prof");
+/** Extra node flags for the bridge, e.g. `--node-args "--max-old-space-size=320"` (as deployed). */
+const NODE_ARGS = wordsArg("node-args");
 
 export interface SyncBridge {
   readonly bridge: BridgeProcess;
@@ -35,7 +38,7 @@ export async function spawnSyncBridge(opts: {
     bin: BIN,
     zkConnect: opts.zkConnect,
     logFile: opts.logFile,
-    nodeArgs: profDir ? cpuProfArgs(profDir) : [],
+    nodeArgs: [...NODE_ARGS, ...(profDir ? cpuProfArgs(profDir) : [])],
     args: [
       "--kubeconfig",
       opts.cluster.kubeconfig,
