@@ -13,6 +13,7 @@
  *    served for `serveStaleMs`, then nothing until ZooKeeper is back.
  */
 import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
 import type zookeeper from "node-zookeeper-client";
 import { Backoff } from "../backoff.js";
 import type { Skipped, SnapshotOptions } from "../dns/snapshot.js";
@@ -94,6 +95,8 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   /** When the snapshot stopped being known to match ZooKeeper; undefined while it does. */
   private staleSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** No incremental refresh before this time (ms since the epoch): see `pauseAfterRefresh`. */
+  private notBefore = 0;
   private gaugeTimer: NodeJS.Timeout | undefined;
   private running = false;
   private closed = true;
@@ -252,14 +255,16 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   // --- refresh ------------------------------------------------------------------------------
 
+  /** A refresh in `delayMs`; 0 means at once (a new session, a reconnect), paced or not. */
   private schedule(delayMs: number): void {
     if (this.closed || this.running) return; // a running refresh reschedules when done
     if (this.timer && delayMs > 0) return; // already due: this event joins the burst
     clearTimeout(this.timer);
+    const wait = delayMs === 0 ? 0 : Math.max(delayMs, this.notBefore - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.refresh();
-    }, delayMs);
+    }, wait);
   }
 
   private hasWork(): boolean {
@@ -285,6 +290,7 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     this.dirtyServices.clear();
     this.dirtyNodes.clear();
     const started = Date.now();
+    const loopBefore = performance.eventLoopUtilization();
     let retryIn: number | undefined;
     try {
       await this.readAll(roots, services, nodes, full);
@@ -305,6 +311,8 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
       this.logger.warn({ err, retryInMs: retryIn }, "catalog: ZooKeeper read failed; will retry");
     } finally {
       this.running = false;
+      const loop = performance.eventLoopUtilization(loopBefore).utilization;
+      this.notBefore = Date.now() + pauseAfterRefresh(Date.now() - started, full, loop);
     }
     if (retryIn !== undefined) this.schedule(retryIn);
     else if (this.hasWork()) this.schedule(this.coalesceMs);
@@ -518,4 +526,22 @@ function registrationsOf(st: ServiceState): Registration[] {
   const out: Registration[] = [];
   for (const r of st.nodes.values()) if (r) out.push(r);
   return out;
+}
+
+/** The longest quiet time owed after a refresh, however long it took. */
+const MAX_PAUSE_MS = 500;
+/** Event-loop utilisation from which the process counts as saturated. */
+const SATURATED = 0.9;
+
+/**
+ * How long the catalog waits after an incremental refresh that took `tookMs`, during which the
+ * event loop was busy `loopUtilization` (0–1) of the time, before the next. While the loop has
+ * time to spare, nothing: changes flow as fast as they come. Once it is saturated (queries and
+ * a flood of changes at once), as long again as the refresh took, up to MAX_PAUSE_MS: the
+ * catalog then holds the loop about half the time and DNS queries get the rest, answered from
+ * a snapshot that lags instead of not at all. A full read owes nothing.
+ */
+export function pauseAfterRefresh(tookMs: number, full: boolean, loopUtilization: number): number {
+  if (full || !(loopUtilization >= SATURATED)) return 0;
+  return Math.min(Math.max(tookMs, 0), MAX_PAUSE_MS);
 }
