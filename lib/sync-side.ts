@@ -77,12 +77,18 @@ export async function startSyncSide(deps: {
   syncer.start();
 
   let lastProgressLog = "";
+  // Long work says how far it has got: the Kubernetes list, then the writing of a full pass.
   const progressTimer = setInterval(() => {
     const p = source.progress();
-    if (p.synced) return;
-    const line = `${p.services} services, ${p.endpoints} endpoints listed`;
-    if (line !== lastProgressLog)
-      logger.info({ ...p, informers: undefined }, `initial sync: ${line}`);
+    const written = syncer.status().progress;
+    let line = "";
+    if (!p.synced) {
+      line = `initial sync: ${p.services} services, ${p.endpoints} endpoints listed`;
+      if (line !== lastProgressLog) logger.info({ ...p, informers: undefined }, line);
+    } else if (written) {
+      line = `reconcile: ${written.done} of ${written.total} registrations written`;
+      if (line !== lastProgressLog) logger.info(written, line);
+    }
     lastProgressLog = line;
   }, 2000);
 
@@ -105,7 +111,9 @@ export async function startSyncSide(deps: {
           ready: s.inSync,
           detail: s.inSync
             ? `${s.owned} registrations`
-            : (s.lastError ?? "initial reconcile under way"),
+            : s.progress
+              ? `reconcile under way: ${s.progress.done} of ${s.progress.total} registrations written`
+              : (s.lastError ?? "initial reconcile under way"),
         };
       }
       return parts;

@@ -74,6 +74,8 @@ export interface SyncStatus {
   readonly inSync: boolean;
   readonly owned: number;
   readonly lastError: string | undefined;
+  /** While a pass writes: registrations of its chunks written so far, of all it plans. */
+  readonly progress?: { readonly done: number; readonly total: number };
 }
 
 export class Syncer {
@@ -101,6 +103,7 @@ export class Syncer {
   private applied = false;
   private passStartedAt: number | undefined;
   private lastError: string | undefined;
+  private progress: { done: number; total: number } | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
   private readonly onSession = () => {
     this.needScan = true;
@@ -145,6 +148,7 @@ export class Syncer {
       inSync: this.applied && this.scannedSession === this.opts.session.sessionId,
       owned: this.owned.size,
       lastError: this.lastError,
+      ...(this.progress ? { progress: { ...this.progress } } : {}),
     };
   }
 
@@ -303,35 +307,45 @@ export class Syncer {
     const writing: Promise<void>[] = [];
     let failure: { error: unknown } | undefined;
     let queued = 0;
-    for (const chunk of chunksByParent(owned, desired, CHUNK_SIZE)) {
-      if (failure) break;
-      const changes = plan(chunk.owned, chunk.desired, {
-        session: session.sessionId ?? "",
-        allowDeletes,
-        render: (d, prev) => registry.render(d, prev),
-      });
-      if (changes.length === 0) continue;
-      logChanges(logger, changes, dryRun);
-      if (dryRun) continue;
-      queued += changes.length;
-      metrics?.queueDepth.set(queued);
-      const write = registry.apply(changes).then(
-        (r) => {
-          merged.written.push(...r.written);
-          merged.removed.push(...r.removed);
-          merged.rescan ||= r.rescan;
-          merged.failed += r.failed;
-          queued -= changes.length;
-          metrics?.queueDepth.set(queued);
-        },
-        (error: unknown) => {
-          failure ??= { error };
-        },
-      );
-      writing.push(write);
-      if (writing.length >= CHUNKS_IN_FLIGHT) await writing.shift();
+    const progress = { done: 0, total: desired.length };
+    this.progress = progress;
+    try {
+      for (const chunk of chunksByParent(owned, desired, CHUNK_SIZE)) {
+        if (failure) break;
+        const changes = plan(chunk.owned, chunk.desired, {
+          session: session.sessionId ?? "",
+          allowDeletes,
+          render: (d, prev) => registry.render(d, prev),
+        });
+        if (changes.length === 0 || dryRun) {
+          progress.done += chunk.desired.length;
+          if (dryRun) logChanges(logger, changes, dryRun);
+          continue;
+        }
+        logChanges(logger, changes, dryRun);
+        queued += changes.length;
+        metrics?.queueDepth.set(queued);
+        const write = registry.apply(changes).then(
+          (r) => {
+            merged.written.push(...r.written);
+            merged.removed.push(...r.removed);
+            merged.rescan ||= r.rescan;
+            merged.failed += r.failed;
+            queued -= changes.length;
+            metrics?.queueDepth.set(queued);
+            progress.done += chunk.desired.length;
+          },
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        );
+        writing.push(write);
+        if (writing.length >= CHUNKS_IN_FLIGHT) await writing.shift();
+      }
+      await Promise.all(writing);
+    } finally {
+      this.progress = undefined;
     }
-    await Promise.all(writing);
     metrics?.queueDepth.set(0);
     if (failure) throw failure.error;
     return dryRun ? undefined : merged;

@@ -124,7 +124,27 @@ describe("Syncer against a real ZooKeeper", () => {
       zookeeper.CreateMode.EPHEMERAL,
     );
     const { syncer } = await bridge(new StaticSource(regs));
-    await waitUntil("in sync", async () => syncer.status().inSync);
+    // Progress while the chunks are written: never backwards, whole chunks, of all 5,000.
+    const seen: number[] = [];
+    const totals = new Set<number>();
+    await waitUntil(
+      "in sync",
+      async () => {
+        const { inSync, progress } = syncer.status();
+        if (progress) {
+          totals.add(progress.total);
+          if (progress.done !== seen.at(-1)) seen.push(progress.done);
+        }
+        return inSync;
+      },
+      20_000,
+      1,
+    );
+    expect([...totals]).toEqual([5000]);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    expect(seen.every((n) => n % 1000 === 0 && n < 5000)).toBe(true);
+    expect(syncer.status().progress).toBeUndefined();
     expect(syncer.status().owned).toBe(4999);
     for (const svc of [0, 31, 99]) {
       const names = await children(obs, `/services/svc-${svc}`);
