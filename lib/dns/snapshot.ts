@@ -213,6 +213,21 @@ class Instance implements InstanceNode {
   }
 }
 
+/**
+ * False when every `key=value` surely fits a TXT string and all of them one message (3 UTF-8
+ * bytes per UTF-16 unit at most): then `txtStrings` would report nothing, and a compile, run
+ * for every instance of a service at each of its changes, skips sorting and measuring them.
+ */
+function txtMayNotFit(r: Registration): boolean {
+  let bound = 0;
+  for (const key in r.metadata) {
+    const size = 3 * (key.length + 1 + (r.metadata[key] as string).length);
+    if (size > TXT_STRING_MAX) return true;
+    bound += size + 1;
+  }
+  return bound > TXT_RDATA_BUDGET;
+}
+
 function txtStrings(r: Registration, report: (detail: string) => void): string[] {
   const strings: string[] = [];
   let budget = TXT_RDATA_BUDGET;
@@ -349,7 +364,8 @@ export function compileService(
       bytes?.length === 16 && address
         ? [{ name: instanceFqdn, ttl, type: QTYPE.AAAA, address }]
         : NONE;
-    txtStrings(r, skipTxt); // reports what TXT must leave out now; the records are made on demand
+    // TXT records are made on demand; what they must leave out is reported now, once.
+    if (txtMayNotFit(r)) txtStrings(r, skipTxt);
     instances.set(id, new Instance(instanceFqdn, r, ia, iaaaa, ttl));
     if (r.draining) continue;
 

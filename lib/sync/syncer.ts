@@ -317,12 +317,11 @@ export class Syncer {
           allowDeletes,
           render: (d, prev) => registry.render(d, prev),
         });
+        logChanges(logger, changes, dryRun);
         if (changes.length === 0 || dryRun) {
           progress.done += chunk.desired.length;
-          if (dryRun) logChanges(logger, changes, dryRun);
           continue;
         }
-        logChanges(logger, changes, dryRun);
         queued += changes.length;
         metrics?.queueDepth.set(queued);
         const write = registry.apply(changes).then(

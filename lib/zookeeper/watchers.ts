@@ -27,16 +27,20 @@ const LibraryEvent = createRequire(import.meta.url)("node-zookeeper-client/lib/E
   NODE_CHILDREN_CHANGED: number;
 };
 
+const DATA_AND_EXISTENCE: readonly Kind[] = ["data", "existence"];
+const CHILD: readonly Kind[] = ["child"];
+const DATA_AND_CHILD: readonly Kind[] = ["data", "child"];
+
 /** Which kinds of watch an event fires, as the library (and ZooKeeper's Java client) decide. */
 function kindsFiredBy(type: number): readonly Kind[] {
   switch (type) {
     case LibraryEvent.NODE_DATA_CHANGED:
     case LibraryEvent.NODE_CREATED:
-      return ["data", "existence"];
+      return DATA_AND_EXISTENCE;
     case LibraryEvent.NODE_CHILDREN_CHANGED:
-      return ["child"];
+      return CHILD;
     case LibraryEvent.NODE_DELETED:
-      return ["data", "child"];
+      return DATA_AND_CHILD;
     default:
       throw new Error(`Unknown event type: ${type}`);
   }
