@@ -40,7 +40,7 @@ export function zoneFile(snapshot: Snapshot): string {
   for (const svc of snapshot.services.values()) {
     rrs.push(...svc.a, ...svc.aaaa, ...svc.srv);
     for (const inst of svc.instances.values()) rrs.push(...inst.a, ...inst.aaaa, ...inst.txt);
-    for (const port of svc.ports.values()) rrs.push(...port.srv);
+    for (const name of svc.portNames) rrs.push(...(svc.port(name)?.srv ?? []));
   }
   // NSD wants an address for an in-zone NS target; never queried.
   const glue = `${snapshot.zone.ns[0]?.target} 5 IN A 127.0.0.1`;

@@ -71,6 +71,8 @@ export interface Skipped {
 export type OnSkip = (skipped: Skipped) => void;
 
 export interface InstanceNode {
+  /** Lowercase. */
+  readonly id: string;
   readonly fqdn: string;
   readonly registration: Registration;
   readonly a: readonly ARecord[];
@@ -85,6 +87,13 @@ export interface PortNode {
   readonly additional: readonly (ARecord | AAAARecord)[];
 }
 
+/** A service's instances by lowercase id. */
+export interface InstanceLookup {
+  readonly size: number;
+  get(id: string): InstanceNode | undefined;
+  values(): IterableIterator<InstanceNode>;
+}
+
 export interface ServiceNode {
   /** Lowercase, relative to the zone: `web.shop`. */
   readonly name: string;
@@ -94,10 +103,11 @@ export interface ServiceNode {
   readonly aaaa: readonly AAAARecord[];
   readonly srv: readonly SrvRecord[];
   readonly srvAdditional: readonly (ARecord | AAAARecord)[];
-  /** By lowercase instance id. */
-  readonly instances: ReadonlyMap<string, InstanceNode>;
-  /** By lowercase port name (without the `_`). */
-  readonly ports: ReadonlyMap<string, PortNode>;
+  readonly instances: InstanceLookup;
+  /** Lowercase names of the ports with `_<port>._tcp` records (then `_tcp.<service>` exists). */
+  readonly portNames: readonly string[];
+  /** The SRV records of one named port (lowercase, without the `_`). */
+  port(name: string): PortNode | undefined;
 }
 
 export interface ZoneData {
@@ -191,25 +201,197 @@ const TXT_RDATA_BUDGET = 60_000;
 /** Shared by every instance without records of a type. */
 const NONE: readonly never[] = Object.freeze([]);
 
+/** A/AAAA records of an instance, or of its service when it is the owner `name`. */
+type AddressRecord = ARecord | AAAARecord;
+
 /**
- * An instance's records. TXT (its metadata, often the biggest part) is built when asked for:
- * at 100,000 instances keeping every TXT set made up a large share of the DNS side's heap,
- * and answers are cached encoded anyway.
+ * One published instance. Its records are made when asked for, not kept: at 100,000 instances
+ * the kept records (the name, the A record and its copy in the service's set, one SRV per port)
+ * were about 580 B an instance, most of the DNS side's heap, and every change to a service
+ * re-made them all. Answers are cached encoded (the responder), so making them costs little.
  */
 class Instance implements InstanceNode {
   constructor(
-    readonly fqdn: string,
+    /** Lowercase. */
+    readonly id: string,
+    private readonly service: Service,
     readonly registration: Registration,
-    readonly a: readonly ARecord[],
-    readonly aaaa: readonly AAAARecord[],
-    private readonly ttl: number,
+    /** Canonical IP text (`family` 4 or 6), or the SRV target hostname (`family` 0). */
+    private readonly address: string,
+    private readonly family: 0 | 4 | 6,
   ) {}
+
+  get fqdn(): string {
+    return `${this.id}.${this.service.fqdn}`;
+  }
+
+  get a(): readonly ARecord[] {
+    return this.family === 4 ? [this.addressRecord(this.fqdn) as ARecord] : NONE;
+  }
+
+  get aaaa(): readonly AAAARecord[] {
+    return this.family === 6 ? [this.addressRecord(this.fqdn) as AAAARecord] : NONE;
+  }
 
   get txt(): readonly TxtRecord[] {
     const strings = txtStrings(this.registration, () => {});
     return strings.length > 0
-      ? [{ name: this.fqdn, ttl: this.ttl, type: QTYPE.TXT, strings }]
+      ? [{ name: this.fqdn, ttl: this.service.ttl, type: QTYPE.TXT, strings }]
       : NONE;
+  }
+
+  /** Where an SRV record points: the instance's name, or its hostname. */
+  target(fqdn: string): string {
+    return this.family === 0 ? this.address : fqdn;
+  }
+
+  /** Its A or AAAA record under `name`; undefined for a hostname. */
+  addressRecord(name: string): AddressRecord | undefined {
+    const ttl = this.service.ttl;
+    if (this.family === 4) return { name, ttl, type: QTYPE.A, address: this.address };
+    if (this.family === 6) return { name, ttl, type: QTYPE.AAAA, address: this.address };
+    return undefined;
+  }
+
+  /** SRV weight: the registration's, default 1, within 0-65535. */
+  get weight(): number {
+    return Math.min(Math.max(Math.trunc(this.registration.weight ?? 1), 0), 65535);
+  }
+}
+
+/** A service's instances in id order, found by binary search (a Map cost ~50 B each more). */
+class InstancesById implements InstanceLookup {
+  constructor(private readonly sorted: readonly Instance[]) {}
+
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  get(id: string): Instance | undefined {
+    let lo = 0;
+    let hi = this.sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const inst = this.sorted[mid] as Instance;
+      if (inst.id === id) return inst;
+      if (inst.id < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  values(): IterableIterator<Instance> {
+    return this.sorted.values();
+  }
+}
+
+/** A compiled service: what is published of it, its records made when asked for. */
+class Service implements ServiceNode {
+  readonly instances: InstancesById;
+
+  constructor(
+    readonly name: string,
+    readonly fqdn: string,
+    readonly ttl: number,
+    /** Room under 255 bytes for a label in front of the service name (port-name check). */
+    private readonly room: number,
+    readonly portNames: readonly string[],
+    build: (service: Service) => Instance[],
+  ) {
+    this.instances = new InstancesById(build(this));
+  }
+
+  get a(): readonly ARecord[] {
+    return this.addresses(4) as ARecord[];
+  }
+
+  get aaaa(): readonly AAAARecord[] {
+    return this.addresses(6) as AAAARecord[];
+  }
+
+  get srv(): readonly SrvRecord[] {
+    const out: SrvRecord[] = [];
+    for (const inst of this.serving()) {
+      const port = inst.registration.port;
+      out.push(srvRecord(this.fqdn, this.ttl, inst.weight, port, inst.target(inst.fqdn)));
+    }
+    return out;
+  }
+
+  get srvAdditional(): readonly AddressRecord[] {
+    return this.targetAddresses(() => true);
+  }
+
+  port(name: string): PortNode | undefined {
+    if (!this.portNames.includes(name)) return undefined;
+    const fqdn = `_${name}._tcp.${this.fqdn}`;
+    const srv: SrvRecord[] = [];
+    const has = new Set<Instance>();
+    for (const inst of this.serving()) {
+      const target = inst.target(inst.fqdn);
+      for (const port of publishablePorts(inst.registration, this.room)) {
+        if (port.name !== name) continue;
+        srv.push(srvRecord(fqdn, this.ttl, inst.weight, port.port, target));
+        has.add(inst);
+      }
+    }
+    return { fqdn, srv, additional: this.targetAddresses((inst) => has.has(inst)) };
+  }
+
+  /** Non-draining instances, in id order: the ones the service's own records name. */
+  private *serving(): Generator<Instance> {
+    for (const inst of this.instances.values()) if (!inst.registration.draining) yield inst;
+  }
+
+  private addresses(family: 4 | 6): AddressRecord[] {
+    const out: AddressRecord[] = [];
+    for (const inst of this.serving()) {
+      const rr = inst.addressRecord(this.fqdn);
+      if (rr && (rr.type === QTYPE.A) === (family === 4)) out.push(rr);
+    }
+    return out;
+  }
+
+  /** A/AAAA of the SRV targets (under the instances' names) of the instances `which` picks. */
+  private targetAddresses(which: (inst: Instance) => boolean): AddressRecord[] {
+    const out: AddressRecord[] = [];
+    for (const inst of this.serving()) {
+      if (!which(inst)) continue;
+      const rr = inst.addressRecord(inst.fqdn);
+      if (rr) out.push(rr);
+    }
+    return out;
+  }
+}
+
+function srvRecord(
+  name: string,
+  ttl: number,
+  weight: number,
+  port: number,
+  target: string,
+): SrvRecord {
+  return { name, ttl, type: QTYPE.SRV, priority: 0, weight, port, target };
+}
+
+/** A registration's named ports that can be published: `_<name>._tcp` fits, 1-65535. */
+function* publishablePorts(
+  r: Registration,
+  room: number,
+  report?: (reason: SkipReason, detail: string) => void,
+): Generator<{ name: string; port: number }> {
+  for (const portName in r.ports) {
+    const port = r.ports[portName] as number;
+    const name = portName.toLowerCase();
+    if (!isPublishableHostLabel(name) || name.length + 6 > room) {
+      report?.("port-name", `port name "${portName}" cannot be a DNS label`);
+      continue;
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      report?.("port", `port ${portName}=${port} is not 1-65535`);
+      continue;
+    }
+    yield { name, port };
   }
 }
 
@@ -294,27 +476,11 @@ export function compileService(
   }
   ttl ??= zone.ttl;
 
-  const instances = new Map<string, InstanceNode>();
-  const a: ARecord[] = [];
-  const aaaa: AAAARecord[] = [];
-  const srv: SrvRecord[] = [];
-  const srvAdditional: (ARecord | AAAARecord)[] = [];
-  const portSrv = new Map<
-    string,
-    { fqdn: string; srv: SrvRecord[]; additional: (ARecord | AAAARecord)[] }
-  >();
+  // In the caller's order, so the first of two duplicates wins: what can be published.
+  const accepted: { r: Registration; id: string; address: string; family: 0 | 4 | 6 }[] = [];
   const seenEndpoints = new Set<string>();
-
-  // Pass 1, in the caller's order so the first of two duplicates wins: what can be published.
-  const accepted: {
-    r: Registration;
-    id: string;
-    bytes?: Buffer;
-    /** Canonical text of an IP address. */
-    address?: string;
-    hostname?: string;
-  }[] = [];
   const seenIds = new Set<string>();
+  const portNames = new Set<string>();
   // One closure per compile, not per instance: this loop runs for every instance on a re-read.
   let r: Registration;
   const skip = (reason: SkipReason, detail: string) =>
@@ -338,8 +504,9 @@ export function compileService(
       skip("address", `address "${r.address}" is neither an IP address nor a hostname`);
       continue;
     }
-    const canonical = bytes?.length === 16 ? canonicalAddress(r.address) : (hostname ?? r.address);
-    const endpoint = `${canonical}|${r.port}`;
+    const family = bytes?.length === 4 ? 4 : bytes ? 6 : 0;
+    const address = family === 6 ? canonicalAddress(r.address) : (hostname ?? r.address);
+    const endpoint = `${address}|${r.port}`;
     if (seenEndpoints.has(endpoint)) continue; // the same endpoint from the other tree
     const id = r.id.toLowerCase();
     if (seenIds.has(id)) {
@@ -348,63 +515,16 @@ export function compileService(
     }
     seenEndpoints.add(endpoint);
     seenIds.add(id);
-    accepted.push(bytes ? { r, id, bytes, address: canonical } : { r, id, hostname });
-  }
-  accepted.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-
-  // Pass 2, in id order so answers are stable: the records.
-  const skipTxt = (detail: string) => skip("txt-too-long", detail);
-  for (const entry of accepted) {
-    const { id, bytes, address, hostname } = entry;
-    r = entry.r;
-    const instanceFqdn = `${id}.${serviceFqdn}`;
-    const ia: readonly ARecord[] =
-      bytes?.length === 4 && address ? [{ name: instanceFqdn, ttl, type: QTYPE.A, address }] : NONE;
-    const iaaaa: readonly AAAARecord[] =
-      bytes?.length === 16 && address
-        ? [{ name: instanceFqdn, ttl, type: QTYPE.AAAA, address }]
-        : NONE;
     // TXT records are made on demand; what they must leave out is reported now, once.
-    if (txtMayNotFit(r)) txtStrings(r, skipTxt);
-    instances.set(id, new Instance(instanceFqdn, r, ia, iaaaa, ttl));
-    if (r.draining) continue;
-
-    const weight = Math.min(Math.max(Math.trunc(r.weight ?? 1), 0), 65535);
-    const target = hostname ?? instanceFqdn;
-    for (const x of ia) a.push({ ...x, name: serviceFqdn });
-    for (const x of iaaaa) aaaa.push({ ...x, name: serviceFqdn });
-    srv.push({
-      name: serviceFqdn,
-      ttl,
-      type: QTYPE.SRV,
-      priority: 0,
-      weight,
-      port: r.port,
-      target,
-    });
-    srvAdditional.push(...ia, ...iaaaa);
-    for (const [portName, port] of Object.entries(r.ports)) {
-      const pname = portName.toLowerCase();
-      if (!isPublishableHostLabel(pname) || pname.length + 6 > room) {
-        skip("port-name", `port name "${portName}" cannot be a DNS label`);
-        continue;
-      }
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        skip("port", `port ${portName}=${port} is not 1-65535`);
-        continue;
-      }
-      let entry = portSrv.get(pname);
-      if (!entry) {
-        entry = { fqdn: `_${pname}._tcp.${serviceFqdn}`, srv: [], additional: [] };
-        portSrv.set(pname, entry);
-      }
-      entry.srv.push({ name: entry.fqdn, ttl, type: QTYPE.SRV, priority: 0, weight, port, target });
-      entry.additional.push(...ia, ...iaaaa);
-    }
+    if (txtMayNotFit(r)) txtStrings(r, (detail) => skip("txt-too-long", detail));
+    if (!r.draining) for (const port of publishablePorts(r, room, skip)) portNames.add(port.name);
+    accepted.push({ r, id, address, family });
   }
-  const ports = new Map<string, PortNode>();
-  for (const [pname, entry] of portSrv) ports.set(pname, entry);
-  return { name, fqdn: serviceFqdn, ttl, a, aaaa, srv, srvAdditional, instances, ports };
+  // In id order, so answers are stable.
+  accepted.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  return new Service(name, serviceFqdn, ttl, room, [...portNames], (svc) =>
+    accepted.map((e) => new Instance(e.id, svc, e.r, e.address, e.family)),
+  );
 }
 
 /** One source of a service's instances: a service node in one of the two trees. */

@@ -127,12 +127,12 @@ export function answerLabels(
         return rrs ? reply(RCODE.NOERROR, true, rrs) : nodata();
       }
       // `_tcp.<service>` exists as an empty non-terminal when the service has named ports.
-      if (first === "_tcp" && parent.ports.size > 0) return nodata();
+      if (first === "_tcp" && parent.portNames.length > 0) return nodata();
     }
   }
   if (rel.length >= 3 && rel[1] === "_tcp" && first.startsWith("_")) {
     const owner = services.get(relName.slice(first.length + 6));
-    const port = owner?.ports.get(first.slice(1));
+    const port = owner?.port(first.slice(1));
     if (port) {
       if (qtype === QTYPE.SRV || qtype === QTYPE.ANY) {
         return reply(RCODE.NOERROR, true, port.srv, EMPTY, port.additional);

@@ -107,7 +107,7 @@ describe("catalog", () => {
     );
     // Still registered via ServerSet? No: the curator node won the endpoint and now drains.
     await waitUntil("web-1 draining", () => !addresses("web.shop").includes("10.0.0.5"));
-    expect(catalog.current()?.services.get("web.shop")?.instances.has("web-1")).toBe(true);
+    expect(catalog.current()?.services.get("web.shop")?.instances.get("web-1")?.id).toBe("web-1");
 
     await writer.remove("/services/web.shop/web-2", -1);
     await waitUntil("web-2 gone", () => !addresses("web.shop").includes("10.0.0.7"));

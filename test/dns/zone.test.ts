@@ -95,7 +95,7 @@ describe("snapshot", () => {
       ].sort(),
     );
     const ok = s.services.get("ok");
-    expect([...(ok?.instances.keys() ?? [])]).toEqual(["a", "e", "f"]);
+    expect([...(ok?.instances.values() ?? [])].map((i) => i.id)).toEqual(["a", "e", "f"]);
     // The oversized metadata entry is left out, the instance stays.
     expect(ok?.instances.get("f")?.txt).toEqual([]);
     expect(s.services.size).toBe(1);
@@ -112,7 +112,10 @@ describe("snapshot", () => {
     ]);
     const s = b.build();
     const web = s.services.get("web");
-    expect([...(web?.instances.keys() ?? [])].sort()).toEqual(["member_0000000002", "web-a"]);
+    expect([...(web?.instances.values() ?? [])].map((i) => i.id).sort()).toEqual([
+      "member_0000000002",
+      "web-a",
+    ]);
     expect(web?.a.map((x) => x.address).sort()).toEqual(["10.0.0.1", "10.0.0.2"]);
     expect(s.instanceCount).toBe(2);
   });
