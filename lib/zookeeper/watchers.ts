@@ -6,8 +6,7 @@
  * library's (1.1.3): register per kind, deduplicate a watcher per path, fire once and forget,
  * and list the paths for the SetWatches request that re-arms them after a reconnect.
  */
-import { createRequire } from "node:module";
-import type { Client, Event } from "node-zookeeper-client";
+import zookeeper, { type Client, type Event } from "node-zookeeper-client";
 
 type Watcher = (event: Event) => void;
 type Kind = "data" | "child" | "existence";
@@ -18,8 +17,10 @@ interface WatcherEvent {
   readonly path: string;
 }
 
-// The library's Event class makes the objects watchers receive; its typings do not export `create`.
-const LibraryEvent = createRequire(import.meta.url)("node-zookeeper-client/lib/Event.js") as {
+// The library's Event class makes the objects watchers receive; its typings do not declare
+// `create`. Taken from the package's main export (not required by file path) so that a bundle
+// holds one copy of the library and needs no node_modules at run time.
+const LibraryEvent = zookeeper.Event as unknown as {
   create(e: WatcherEvent): Event;
   NODE_CREATED: number;
   NODE_DELETED: number;
