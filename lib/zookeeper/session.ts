@@ -14,6 +14,7 @@ import zookeeper, { type ACL, type Client, type Stat } from "node-zookeeper-clie
 import type { Logger } from "../log.js";
 import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
+import { installFrameSplitter } from "./frames.js";
 import { installCompactWatchers } from "./watchers.js";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
@@ -131,6 +132,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       retries: 0,
     });
     installCompactWatchers(client);
+    installFrameSplitter(client);
     this.client = client;
     if (this.opts.auth) {
       client.addAuthInfo(
