@@ -1,10 +1,11 @@
 # syntax=docker/dockerfile:1
 # kube-zk-bridge container image.
 #   docker build -t REGISTRY/kube-zk-bridge:VERSION .
-# Build stage compiles with scripts/build.sh, the same script `npm run build` and the tests
-# use; the runtime stage gets dist/ and the production dependencies only, runs as a numeric
-# non-root user (so `runAsNonRoot` can verify it) and writes nothing outside /tmp, so it
-# runs with a read-only root filesystem. No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
+# Build stage bundles with scripts/build.sh, the same script `npm run build` and the tests
+# use; the bundle holds every dependency, so the runtime stage gets dist/ and package.json
+# only (no node_modules), runs as a numeric non-root user (so `runAsNonRoot` can verify it)
+# and writes nothing outside /tmp, so it runs with a read-only root filesystem.
+# No HEALTHCHECK: Kubernetes probes /healthz and /readyz.
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -14,17 +15,11 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN bash scripts/build.sh
 
-FROM ${NODE_IMAGE} AS production-deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-# package.json is read by --version.
-COPY --from=production-deps /app/package.json ./package.json
-COPY --from=production-deps /app/node_modules ./node_modules
+# package.json: "type": "module" for dist/*.js, and the version --version prints.
+COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/dist ./dist
 # The `node` user of the official image.
 USER 1000:1000

@@ -9,18 +9,18 @@ import { fileURLToPath } from "node:url";
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const DEFAULT_BRIDGE_BIN = path.join(REPO, "dist/cmd/kube-zk-bridge.js");
 
-/** Sources under cmd/ and lib/ newer than their compiled dist/ file. */
+/**
+ * Sources under cmd/ and lib/ newer than the build. The build is one bundle (scripts/build.sh
+ * rewrites all of dist/ at once), so the entry point's mtime is the build's.
+ */
 function staleSources(): string[] {
+  const built = statSync(DEFAULT_BRIDGE_BIN).mtimeMs;
   const out: string[] = [];
   const walk = (dir: string) => {
     for (const e of readdirSync(path.join(REPO, dir), { withFileTypes: true })) {
       const rel = path.join(dir, e.name);
       if (e.isDirectory()) walk(rel);
-      else if (rel.endsWith(".ts")) {
-        const js = path.join(REPO, "dist", rel.replace(/\.ts$/, ".js"));
-        if (!existsSync(js) || statSync(js).mtimeMs < statSync(path.join(REPO, rel)).mtimeMs)
-          out.push(rel);
-      }
+      else if (rel.endsWith(".ts") && statSync(path.join(REPO, rel)).mtimeMs > built) out.push(rel);
     }
   };
   walk("cmd");

@@ -1,9 +1,9 @@
 /**
  * The Dockerfile, checked without a Docker engine: parsed by dockerfile-ast (the parser of
  * the Docker language server), then held to what the image must be: multi-stage, built by the
- * same scripts/build.sh as `npm run build` and the tests, production dependencies only
- * (checked against the entry point's real import graph), a numeric non-root user, no
- * HEALTHCHECK, and the DNS/HTTP ports the CLI listens on by default.
+ * same scripts/build.sh as `npm run build` and the tests, the bundle and package.json only (no
+ * node_modules: test/deploy/bundle.test.ts runs the bundle without them), a numeric non-root
+ * user, no HEALTHCHECK, and the DNS/HTTP ports the CLI listens on by default.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
@@ -12,6 +12,7 @@ import { DockerfileParser, type Instruction, type JSONInstruction } from "docker
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { parseCommandLine } from "../../lib/config.js";
+import { DIST, distFiles, sourcesOf } from "../support/bundle.js";
 import { REPO } from "./manifests.js";
 
 interface Stage {
@@ -85,15 +86,16 @@ describe("Dockerfile", () => {
     expect(stage, "that stage exists").toBeDefined();
     const build = runs(stage as Stage);
     expect(build.some((r) => /(^|\s)(bash\s+)?(\.\/)?scripts\/build\.sh(\s|$)/.test(r))).toBe(true);
-    // One way to build: no stage compiles on its own.
-    expect(all.flatMap(runs).filter((r) => /\btsc\b/.test(r))).toEqual([]);
+    // One way to build: no stage compiles or bundles on its own.
+    expect(all.flatMap(runs).filter((r) => /\b(tsc|esbuild)\b/.test(r))).toEqual([]);
   });
 
-  it("ships only production dependencies", () => {
-    const { copy, stage } = copiedFrom("/node_modules");
-    expect(copy, "the final stage copies node_modules from another stage").toBeDefined();
-    const install = runs(stage as Stage).find((r) => /\bnpm ci\b/.test(r)) ?? "";
-    expect(install).toMatch(/--omit=dev/);
+  it("ships the bundle (dist/) and package.json from the build stage, no node_modules", () => {
+    const build = copiedFrom("/dist").stage?.name;
+    const shipped = finalCopies.map((c) => `${copyFrom(c)}:${words(c)[0]}`).sort();
+    expect(shipped).toEqual([`${build}:/src/dist`, `${build}:/src/package.json`]);
+    // Nothing installed into the runtime stage either: the bundle holds every dependency.
+    expect(runs(final)).toEqual([]);
   });
 
   it("runs as a numeric non-root user, so Kubernetes' runAsNonRoot can verify it", () => {
@@ -134,7 +136,7 @@ describe("Dockerfile", () => {
     expect(entrypoint[0]).toBe("node");
     expect(entrypoint.at(-1)).toBe(path.normalize(pkg.bin["kube-zk-bridge"] as string));
     expect(json(final.instructions.find((i) => i.getKeyword() === "CMD"))).toEqual(["run"]);
-    // --version reads package.json next to dist/.
+    // package.json next to dist/: "type": "module" for dist/*.js, and --version reads it.
     expect(copiedFrom("package.json").copy).toBeDefined();
   });
 
@@ -144,16 +146,19 @@ describe("Dockerfile", () => {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith("#"));
     expect(ignored).toEqual(expect.arrayContaining(["node_modules", "dist"]));
-    const tsconfig = JSON.parse(readFileSync(path.join(REPO, "tsconfig.build.json"), "utf8")) as {
-      include: string[];
-    };
+    // Our sources in the bundle (from its source maps), by top-level directory.
+    const sourceDirs = distFiles()
+      .filter((f) => f.endsWith(".js"))
+      .flatMap((f) => sourcesOf(path.join(DIST, f)))
+      .map((s) => path.relative(REPO, s).split(path.sep)[0] as string)
+      .filter((d) => d !== "node_modules");
+    expect(sourceDirs).toContain("lib");
     const inputs = [
-      ...tsconfig.include,
+      ...new Set(sourceDirs),
       "scripts",
       "package.json",
       "package-lock.json",
       "tsconfig.json",
-      "tsconfig.build.json",
     ];
     const excluded = inputs.filter((i) =>
       ignored.some((p) => i === p || i.startsWith(`${p}/`) || p === "*"),
@@ -169,7 +174,7 @@ describe("the build script", () => {
   });
 });
 
-// ── the entry point's import graph: what the production image must be able to load ──
+// ── the entry point's import graph: what the bundle may hold ──
 
 const BUILTINS = new Set(builtinModules);
 
@@ -233,7 +238,8 @@ function packagesReachedFrom(entry: string): Map<string, string> {
   return reached;
 }
 
-it("the entry point loads only Node built-ins and production dependencies (npm ci --omit=dev)", () => {
+// The bundle holds what the entry point imports: declared production dependencies only.
+it("the entry point imports only Node built-ins and production dependencies", () => {
   const reached = packagesReachedFrom(path.join(REPO, "cmd/kube-zk-bridge.ts"));
   expect(reached.size).toBeGreaterThan(0);
   const missing = [...reached]
