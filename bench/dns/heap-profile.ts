@@ -1,12 +1,12 @@
 /**
  * Reads a V8 sampling heap profile (a `.heapprofile` from `node --heap-prof`, or one taken live
  * through the inspector: sampled allocations still live when it was taken) and says what holds the memory: live bytes by allocating function, self and
- * inclusive, and by source file.
+ * inclusive, and by source file (through the bundle's source maps: bench/support/call-frame.ts).
  *
  *   node --import tsx bench/dns/heap-profile.ts <file.heapprofile> [top=20]
  */
 import { readFileSync } from "node:fs";
-import { type CallFrame, frameLabel, shortUrl } from "../support/call-frame.js";
+import { type CallFrame, frameLabel, sourceFile } from "../support/call-frame.js";
 import { markdownTable } from "../support/table.js";
 
 interface HeapNode {
@@ -29,7 +29,7 @@ export function summarizeHeap(profile: string | { head: unknown }, top = 20): st
   let total = 0;
   // Returns the subtree's bytes; inclusive counts each function once per path.
   const walk = (n: HeapNode, stack: Set<string>): number => {
-    const f = shortUrl(n.callFrame.url) || "(native)";
+    const f = sourceFile(n.callFrame) || "(native)";
     const fn = frameLabel(n.callFrame);
     add(self, fn, n.selfSize);
     add(files, f, n.selfSize);

@@ -5,6 +5,8 @@
  *
  * `--from-us/--to-us`: only samples in that CLOCK_MONOTONIC window (the benches print theirs);
  * `--per N`: also show ms per unit of work (e.g. per change); `--inclusive`: also inclusive time.
+ * Frames of the bundled build are named by source file and package through the build's source
+ * maps (bench/support/call-frame.ts), so summarise a profile before rebuilding that dist/.
  */
 import { statSync } from "node:fs";
 import { flagArg, numberArg } from "./args.js";
