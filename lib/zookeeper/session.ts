@@ -15,6 +15,7 @@ import type { Logger } from "../log.js";
 import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
 import { installFrameSplitter } from "./frames.js";
+import { installJuteRecords } from "./jute-records.js";
 import { installCompactWatchers } from "./watchers.js";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
@@ -126,6 +127,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   }
 
   private build(): void {
+    installJuteRecords();
     const client = zookeeper.createClient(this.opts.connect, {
       sessionTimeout: this.opts.sessionTimeoutMs,
       spinDelay: 200,
