@@ -11,7 +11,7 @@
  *     [--services 10000] [--churn 1000] [--seconds 10] [--alloc] [--cpu-prof]
  *     [--node-args "--max-old-space-size=320"]
  */
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { freePort } from "../../test/support/zookeeper.js";
@@ -26,6 +26,7 @@ import {
   monotonicUs,
   summarizeProfile,
 } from "../support/cpu-profile.js";
+import { threadCpuOf } from "../support/proc.js";
 import { markdownTable } from "../support/table.js";
 import { sleep } from "../support/wait.js";
 import { closeClient, connectClient } from "../support/zk-client.js";
@@ -43,23 +44,6 @@ const SECONDS = numberArg("seconds", 10);
 const ALLOC = flagArg("alloc");
 const CPU_PROF = flagArg("cpu-prof");
 const NODE_ARGS = wordsArg("node-args");
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** CPU seconds (user, system) per thread of `pid`, keyed by thread name and id. */
-async function threadCpu(pid: number): Promise<Map<string, { user: number; sys: number }>> {
-  const out = new Map<string, { user: number; sys: number }>();
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
-    if (!stat) continue; // the thread ended
-    const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    out.set(`${name} ${tid}`, {
-      user: Number(fields[11]) / TICKS_PER_SECOND,
-      sys: Number(fields[12]) / TICKS_PER_SECOND,
-    });
-  }
-  return out;
-}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(tmpdir(), "kzb-churn-cost-"));
@@ -100,11 +84,11 @@ async function main(): Promise<void> {
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: true,
     });
-    const before = await threadCpu(bridge.pid);
+    const before = threadCpuOf(bridge.pid);
     window = { fromUs: monotonicUs(), toUs: 0 };
     await sleep(SECONDS * 1000);
     window.toUs = monotonicUs();
-    const after = await threadCpu(bridge.pid);
+    const after = threadCpuOf(bridge.pid);
     if (inspector) {
       const { profile } = await inspector.send<{ profile: { head: unknown } }>(
         "HeapProfiler.stopSampling",

@@ -22,16 +22,45 @@ export function memoryOf(pid: number): Memory | undefined {
   return { rss: kb("VmRSS") * 1024, peakRss: kb("VmHWM") * 1024 };
 }
 
-/** Parent PID and user + system CPU seconds of `pid`, from /proc/<pid>/stat; undefined once it has exited. */
-function statOf(pid: number | string): { ppid: number; cpuSeconds: number } | undefined {
+interface Stat {
+  readonly name: string;
+  readonly ppid: number;
+  /** User and system CPU seconds. */
+  readonly user: number;
+  readonly sys: number;
+  readonly cpuSeconds: number;
+}
+
+/** A process's or thread's /proc `stat` file (e.g. `123` or `123/task/125`); undefined once it has exited. */
+function statOf(entry: number | string): Stat | undefined {
+  let text: string;
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name, which may itself hold spaces and parentheses.
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(f[1]), cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+    text = readFileSync(`/proc/${entry}/stat`, "utf8");
   } catch {
     return undefined;
   }
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+  const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  const user = Number(f[11]) / CLK_TCK;
+  const sys = Number(f[12]) / CLK_TCK;
+  return { name, ppid: Number(f[1]), user, sys, cpuSeconds: user + sys };
+}
+
+/** User and system CPU seconds of each thread of `pid` alive now, keyed by "<name> <tid>". */
+export function threadCpuOf(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const s = statOf(`${pid}/task/${tid}`);
+    if (s) out.set(`${s.name} ${tid}`, { user: s.user, sys: s.sys });
+  }
+  return out;
 }
 
 /** User + system CPU seconds `pid` has used so far; undefined once it has exited. */
@@ -41,7 +70,7 @@ export function cpuSecondsOf(pid: number): number | undefined {
 
 /** User + system CPU seconds of `root` and all its descendants alive now. */
 export function treeCpuSecondsOf(root: number): number {
-  const stats = new Map<number, { ppid: number; cpuSeconds: number }>();
+  const stats = new Map<number, Stat>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     const s = statOf(entry);

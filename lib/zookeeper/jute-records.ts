@@ -8,8 +8,8 @@
  * also re-parses each field's type with a regular expression on every use.
  *
  * Here each record layout is compiled once; 64-bit fields are copied into Node's pooled
- * small-buffer slab (`Buffer.allocUnsafe`), which only kube-zk-bridge's own code reads and never
- * keeps (it turns them into hex strings). `buffer` fields (znode data, which callers may keep)
+ * small-buffer slab (`Buffer.allocUnsafe`). Nothing keeps many of them: kube-zk-bridge turns
+ * them into hex strings, and the library keeps only its session id and last zxid. `buffer` fields (znode data, which callers may keep)
  * still get a buffer of their own, so a kept one never pins a shared slab. Requests are
  * serialised into a buffer that is written in full, so it need not be zero-filled first.
  */
@@ -326,7 +326,6 @@ export function installJuteRecords(): void {
   for (const classes of [jute.data, jute.protocol]) {
     for (const [name, original] of Object.entries(classes)) {
       const spec = (new original() as JuteRecord).specification;
-      layoutOf(spec);
       const LeanRecord = function (this: JuteRecord, ...args: unknown[]) {
         initRecord(this, spec, args);
       };
