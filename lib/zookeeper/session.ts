@@ -20,6 +20,14 @@ import { installCompactWatchers } from "./watchers.js";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
 
+/**
+ * A handshake unanswered this long is dropped and retried; each retry waits twice as long, up
+ * to the call deadline, so a server slow to answer under load is not given up on every time.
+ */
+const FIRST_HANDSHAKE_DEADLINE_MS = 500;
+/** How often a pending handshake is checked while not connected. */
+const HANDSHAKE_CHECK_MS = 100;
+
 export interface ZkSessionOptions {
   /** `host:port[,host:port…][/chroot]` */
   readonly connect: string;
@@ -61,6 +69,8 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   private handshake: { socket: object; since: number } | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private handshakeDeadlineMs = FIRST_HANDSHAKE_DEADLINE_MS;
   private closing = false;
   private readonly opTimeoutMs: number;
   private readonly probeIntervalMs: number;
@@ -109,6 +119,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.probeTimer);
+    this.watchHandshakes(false);
     const client = this.client;
     this.client = undefined;
     if (client) {
@@ -183,8 +194,11 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   }
 
   private setState(state: ZkState): void {
-    if (state === "connected") this.downSince = undefined;
-    else this.downSince ??= Date.now();
+    if (state === "connected") {
+      this.downSince = undefined;
+      this.handshakeDeadlineMs = FIRST_HANDSHAKE_DEADLINE_MS; // this server answers again
+    } else this.downSince ??= Date.now();
+    this.watchHandshakes(state === "connecting" || state === "disconnected");
     if (state === this.currentState) return;
     this.currentState = state;
     this.emit("state", state);
@@ -196,12 +210,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
    */
   private async probe(): Promise<void> {
     const client = this.client;
-    if (!client) return;
-    if (this.currentState !== "connected") {
-      this.checkHandshake(client);
-      return;
-    }
-    if (this.probing) return;
+    if (!client || this.currentState !== "connected" || this.probing) return;
     this.probing = true;
     try {
       await this.call<Stat | null>((cb) => client.exists("/", cb), "probe");
@@ -216,10 +225,24 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     }
   }
 
+  /** Checks pending handshakes while (re)connecting, and only then. */
+  private watchHandshakes(on: boolean): void {
+    if (on && !this.closing) {
+      this.handshakeTimer ??= setInterval(() => {
+        if (this.client) this.checkHandshake(this.client);
+      }, HANDSHAKE_CHECK_MS);
+      return;
+    }
+    clearInterval(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.handshake = undefined;
+  }
+
   /**
    * The library bounds the TCP connect but not the session handshake after it: a server that
    * accepts the connection while still starting up may never answer, and the client would wait
-   * forever. A handshake pending on one socket for longer than a call deadline is dropped.
+   * forever. A handshake pending on one socket past its deadline is dropped, so the library
+   * reconnects (with the same session, if the server still holds it).
    */
   private checkHandshake(client: Client): void {
     const socket = socketOf(client);
@@ -231,11 +254,14 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       this.handshake = { socket, since: Date.now() };
       return;
     }
-    if (Date.now() - this.handshake.since > this.opTimeoutMs) {
+    const deadline = Math.min(this.handshakeDeadlineMs, this.opTimeoutMs);
+    if (Date.now() - this.handshake.since > deadline) {
       this.opts.logger.warn(
+        { waitedMs: deadline },
         "ZooKeeper accepted the connection but never answered the handshake; reconnecting",
       );
       this.handshake = undefined;
+      this.handshakeDeadlineMs = Math.min(deadline * 2, this.opTimeoutMs);
       socket.destroy();
     }
   }

@@ -1,3 +1,4 @@
+import net from "node:net";
 import zookeeper from "node-zookeeper-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../lib/log.js";
@@ -121,6 +122,40 @@ describe("ZkSession against a real ZooKeeper", () => {
       expect(ids.length).toBeGreaterThanOrEqual(1);
     } finally {
       await own.stop();
+    }
+  });
+
+  it("a connection whose handshake is never answered is dropped and retried until one is", async () => {
+    // A server that accepts connections but answers nothing (ZooKeeper starting up), twice;
+    // from the third connection on, the bytes go to the real ZooKeeper.
+    const hung: net.Socket[] = [];
+    const closed = new Set<net.Socket>();
+    const all: net.Socket[] = [];
+    const fake = net.createServer((socket) => {
+      all.push(socket);
+      socket.on("error", () => socket.destroy());
+      socket.on("close", () => closed.add(socket));
+      if (hung.length < 2) {
+        hung.push(socket);
+        socket.resume(); // read and drop the handshake, so the client's close is seen
+        return;
+      }
+      const upstream = net.connect(zk.port, "127.0.0.1");
+      all.push(upstream);
+      upstream.on("error", () => upstream.destroy());
+      socket.pipe(upstream).pipe(socket);
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (fake.address() as net.AddressInfo).port;
+      const { s } = await open(`127.0.0.1:${port}`, 6000);
+      expect(hung).toHaveLength(2);
+      await waitUntil("the hung connections dropped", () => hung.every((h) => closed.has(h)));
+      await s.mkdirp("/after-hang");
+      expect(await s.exists("/after-hang")).not.toBeNull();
+    } finally {
+      for (const socket of all) socket.destroy();
+      await new Promise((resolve) => fake.close(resolve));
     }
   });
 
