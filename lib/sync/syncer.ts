@@ -17,15 +17,19 @@ import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { DesiredRegistration } from "../registration.js";
 import type { ShardedMap } from "../sharded-map.js";
-import type { ApplyResult, ZkRegistry } from "../zookeeper/registry.js";
+import type { ApplyResult, ScannedParent, ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
 import { OwnedNodes } from "./owned.js";
-import { type Change, chunksByParent, type OwnedNode, plan } from "./plan.js";
+import { type Change, chunksByParent, type OwnedNode, type ParentChunk, plan } from "./plan.js";
 
 /** Registrations per planned-and-written chunk (whole parents, so a chunk may be larger). */
 const CHUNK_SIZE = 1_000;
 /** Chunks being written at once; each is itself several multis in flight. */
 const CHUNKS_IN_FLIGHT = 3;
+/** After a new scan: batches of parents being read ahead of the chunk being planned. */
+const READ_AHEAD = 3;
+/** Parents per scan batch at most, however few registrations they want. */
+const PARENTS_PER_BATCH = 500;
 
 /** What the syncer needs of the Kubernetes side. */
 export interface DesiredSource {
@@ -206,16 +210,15 @@ export class Syncer {
     const generation = source.desiredGeneration();
     const groups = generation.groups;
     const allowDeletes = source.synced();
+    let scan: Scan | undefined;
     if (this.needScan || this.scannedSession !== session.sessionId) {
       const sessionId = this.opts.dryRun ? session.sessionId : await registry.claimSession();
       const extraParents = new Set<string>();
       for (const regs of groups.values())
         for (const d of regs) if (d.format === "serverset") extraParents.add(d.parent);
-      const nodes = await registry.scan(extraParents);
-      this.owned = new OwnedNodes(nodes);
-      this.recount();
-      this.scannedSession = sessionId;
-      this.needScan = false;
+      // Only listed here: the parents are read chunk by chunk as the plan is written.
+      scan = { sessionId, parents: await registry.scanParents(extraParents) };
+      this.owned = new OwnedNodes();
       this.missing = [];
       this.planned = undefined;
     }
@@ -240,11 +243,13 @@ export class Syncer {
     }
 
     const desired: DesiredRegistration[] = [];
-    const owned: OwnedNode[] = [];
+    let chunks: Iterable<ParentChunk> | AsyncIterable<ParentChunk>;
     if (scope === undefined) {
       for (const regs of groups.values())
         for (const d of regs) if (registry.publishable(d)) desired.push(d);
-      owned.push(...this.owned.values());
+      chunks = scan
+        ? this.scannedChunks(scan, desired)
+        : chunksByParent(this.owned.values(), desired, CHUNK_SIZE);
     } else {
       for (const parent of scope) {
         for (const key of this.groupsByParent.get(parent) ?? []) {
@@ -252,11 +257,11 @@ export class Syncer {
             if (d.parent === parent && registry.publishable(d)) desired.push(d);
         }
       }
-      owned.push(...this.owned.under(scope));
+      chunks = chunksByParent(this.owned.under(scope), desired, CHUNK_SIZE);
     }
     let result: ApplyResult | undefined;
     try {
-      result = await this.planAndApply(owned, desired, allowDeletes);
+      result = await this.planAndApply(chunks, desired.length, allowDeletes);
     } catch (err) {
       this.planned = undefined;
       throw err;
@@ -292,8 +297,8 @@ export class Syncer {
    * run; after a failed chunk, starts no more and rejects once those under way have settled.
    */
   private async planAndApply(
-    owned: readonly OwnedNode[],
-    desired: readonly DesiredRegistration[],
+    chunks: Iterable<ParentChunk> | AsyncIterable<ParentChunk>,
+    total: number,
     allowDeletes: boolean,
   ): Promise<ApplyResult | undefined> {
     const { registry, session, logger, metrics } = this.opts;
@@ -307,10 +312,10 @@ export class Syncer {
     const writing: Promise<void>[] = [];
     let failure: { error: unknown } | undefined;
     let queued = 0;
-    const progress = { done: 0, total: desired.length };
+    const progress = { done: 0, total };
     this.progress = progress;
     try {
-      for (const chunk of chunksByParent(owned, desired, CHUNK_SIZE)) {
+      for await (const chunk of chunks) {
         if (failure) break;
         const changes = plan(chunk.owned, chunk.desired, {
           session: session.sessionId ?? "",
@@ -348,6 +353,53 @@ export class Syncer {
     metrics?.queueDepth.set(0);
     if (failure) throw failure.error;
     return dryRun ? undefined : merged;
+  }
+
+  /**
+   * The chunks of the full plan after a new scan, each as soon as its parents have been read,
+   * so a recovery's first writes go out while later parents are still being read. Reads run
+   * READ_AHEAD batches ahead of the plan: the session serves requests in order, so a read sent
+   * after a chunk's writes would wait for their commit. Once every parent is read the scan is
+   * done: the owned view complete, the ledger pruned. Desired parents that do not exist yet
+   * (nothing to read) come last.
+   */
+  private async *scannedChunks(
+    scan: Scan,
+    desired: readonly DesiredRegistration[],
+  ): AsyncGenerator<ParentChunk> {
+    const { registry } = this.opts;
+    const wanted = new Map<string, DesiredRegistration[]>();
+    for (const d of desired) {
+      const list = wanted.get(d.parent);
+      if (list) list.push(d);
+      else wanted.set(d.parent, [d]);
+    }
+    const batches = parentBatches(scan.parents, wanted, CHUNK_SIZE);
+    const reads: Promise<OwnedNode[]>[] = [];
+    const readNext = () => {
+      const batch = batches[reads.length];
+      if (!batch) return;
+      const read = registry.readOwned(batch);
+      read.catch(() => undefined); // awaited below; this only covers a pass abandoned early
+      reads.push(read);
+    };
+    for (let i = 0; i < READ_AHEAD; i++) readNext();
+    for (const [i, batch] of batches.entries()) {
+      const owned = await (reads[i] as Promise<OwnedNode[]>);
+      readNext();
+      for (const n of owned) this.owned.set(n);
+      const chunk: ParentChunk = { owned, desired: [] };
+      for (const p of batch) {
+        chunk.desired.push(...(wanted.get(p.path) ?? []));
+        wanted.delete(p.path);
+      }
+      yield chunk;
+    }
+    this.recount();
+    await registry.pruneLedger(this.owned.values());
+    this.scannedSession = scan.sessionId;
+    this.needScan = false;
+    yield* chunksByParent([], [...wanted.values()].flat(), CHUNK_SIZE);
   }
 
   /**
@@ -457,6 +509,37 @@ export class Syncer {
       }
     }
   }
+}
+
+/** A scan under way: its session and the parents it has listed but not yet read. */
+interface Scan {
+  readonly sessionId: string | undefined;
+  readonly parents: readonly ScannedParent[];
+}
+
+/**
+ * Scanned parents in batches wanting about `size` registrations (at most PARENTS_PER_BATCH
+ * parents, for trees full of other clients' services that want none).
+ */
+function parentBatches(
+  parents: readonly ScannedParent[],
+  wanted: ReadonlyMap<string, readonly DesiredRegistration[]>,
+  size: number,
+): ScannedParent[][] {
+  const batches: ScannedParent[][] = [];
+  let batch: ScannedParent[] = [];
+  let count = 0;
+  for (const p of parents) {
+    batch.push(p);
+    count += wanted.get(p.path)?.length ?? 0;
+    if (count >= size || batch.length >= PARENTS_PER_BATCH) {
+      batches.push(batch);
+      batch = [];
+      count = 0;
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
 }
 
 /** The groups that changed from `planned` to `now`, or undefined if that is not known. */

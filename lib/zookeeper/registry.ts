@@ -49,6 +49,12 @@ export interface RegistryOptions {
   readonly metrics?: Metrics;
 }
 
+/** A service znode a scan reads, and the format of the tree it is in. */
+export interface ScannedParent {
+  readonly path: string;
+  readonly format: Format;
+}
+
 /** What `apply` did: the nodes now written, and whether the in-memory view went stale. */
 export interface ApplyResult {
   /** Nodes created, adopted or updated, as they now are. */
@@ -67,6 +73,8 @@ export class ZkRegistry {
   private readonly knownParents = new Set<string>();
   private readonly conflictsLogged = new Set<string>();
   private ledger = new Set<string>();
+  /** The bytes last rendered for each registration (see `render`). */
+  private readonly rendered = new WeakMap<DesiredRegistration, Buffer>();
 
   constructor(private readonly opts: RegistryOptions) {
     this.ledgerPath = `/kube-zk-bridge/${opts.clusterName}/sessions`;
@@ -101,6 +109,18 @@ export class ZkRegistry {
    * paths). Also prunes ledger entries of sessions that own nothing any more.
    */
   async scan(extraParents: Iterable<string>): Promise<OwnedNode[]> {
+    const owned = await this.readOwned(await this.scanParents(extraParents));
+    await this.pruneLedger(owned);
+    return owned;
+  }
+
+  /**
+   * The first step of a scan: reads the ledger and lists the parents to read, every service
+   * node of both trees plus `extraParents`. `readOwned` then reads them, in batches if the
+   * caller likes (a recovery writes the first parents while later ones are still being read),
+   * and `pruneLedger` ends the scan.
+   */
+  async scanParents(extraParents: Iterable<string>): Promise<ScannedParent[]> {
     this.ledger = new Set(await this.childrenOrEmpty(this.ledgerPath));
     const parents = new Map<string, Format>();
     for (const [format, base] of [
@@ -115,14 +135,14 @@ export class ZkRegistry {
       }
     }
     for (const p of extraParents) if (!parents.has(p)) parents.set(p, "serverset");
+    return [...parents].map(([path, format]) => ({ path, format }));
+  }
 
-    const owned: OwnedNode[] = [];
-    const entries = [...parents];
-    const children = await mapLimit(entries, READS_IN_FLIGHT, async ([parent]) =>
-      this.childrenOrEmpty(parent),
-    );
+  /** Our nodes under `parents` (listed by `scanParents`). */
+  async readOwned(parents: readonly ScannedParent[]): Promise<OwnedNode[]> {
+    const children = await mapLimit(parents, READS_IN_FLIGHT, (p) => this.childrenOrEmpty(p.path));
     const reads: Array<{ parent: string; format: Format; name: string }> = [];
-    entries.forEach(([parent, format], i) => {
+    parents.forEach(({ path: parent, format }, i) => {
       for (const name of children[i] ?? []) {
         if (format === "serverset" && !isServerSetMember(name)) continue;
         reads.push({ parent, format, name });
@@ -137,16 +157,11 @@ export class ZkRegistry {
         throw err;
       }
     });
-    const liveOwners = new Set<string>();
+    const owned: OwnedNode[] = [];
     for (const n of nodes) {
-      if (!n) continue;
-      const node = this.ownedNode(n.parent, n.format, n.name, n.data, n.stat);
-      if (node) {
-        owned.push(node);
-        liveOwners.add(node.owner);
-      }
+      const node = n && this.ownedNode(n.parent, n.format, n.name, n.data, n.stat);
+      if (node) owned.push(node);
     }
-    await this.pruneLedger(liveOwners);
     return owned;
   }
 
@@ -199,7 +214,10 @@ export class ZkRegistry {
     };
   }
 
-  private async pruneLedger(liveOwners: Set<string>): Promise<void> {
+  /** Ends a scan: forgets ledger sessions that own none of `owned` (every node it found). */
+  async pruneLedger(owned: Iterable<OwnedNode>): Promise<void> {
+    const liveOwners = new Set<string>();
+    for (const n of owned) liveOwners.add(n.owner);
     for (const id of this.ledger) {
       if (id === this.session.sessionId || liveOwners.has(id)) continue;
       try {
@@ -219,8 +237,21 @@ export class ZkRegistry {
     return !(d.draining && d.format === "curator" && this.opts.curatorPayload === "none");
   }
 
-  /** The znode bytes for a registration; an update keeps the original registration time. */
+  /**
+   * The znode bytes for a registration; an update keeps the original registration time. A
+   * registration rendered before (the same object: the desired state keeps unchanged ones)
+   * gets the same bytes again when its node is gone or still holds them, so re-registering
+   * after a session expiry renders nothing and keeps the registration time, as Curator does.
+   */
   render(d: DesiredRegistration, previous: OwnedNode | undefined): Buffer {
+    const cached = this.rendered.get(d);
+    if (cached && (previous === undefined || previous.data === cached)) return cached;
+    const bytes = this.renderNew(d, previous);
+    this.rendered.set(d, bytes);
+    return bytes;
+  }
+
+  private renderNew(d: DesiredRegistration, previous: OwnedNode | undefined): Buffer {
     if (d.format === "serverset") return encodeServerSet(d, { shard: 0 });
     let registrationTimeUTC = Date.now();
     if (previous) {
