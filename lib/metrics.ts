@@ -39,6 +39,12 @@ export function createMetrics() {
       labelNames: ["op"] as const,
       registers,
     }),
+    syncSkipped: new Counter({
+      name: "kzb_sync_skipped_registrations_total",
+      help: "Desired registrations left out because they cannot be written (each counted once)",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
     queueDepth: new Gauge({
       name: "kzb_reconcile_queue_depth",
       help: "Registry changes planned but not yet written",

@@ -4,11 +4,13 @@
  * thread (main thread, V8's GC helpers, libuv) from /proc over `--seconds`, and µs of CPU per
  * replacement. `--alloc`: what the bridge allocated over that window, by file and function
  * (V8's sampling heap profiler, collected objects included); `--cpu-prof`: a summarised CPU
- * profile of the same window. Compare builds with `KZB_BENCH_BIN=<copy of dist>/cmd/kube-zk-bridge.js`;
+ * profile of the same window; `--survivors`: like `--alloc`, but only what outlived the young
+ * generation (what scavenges copy and promote, the part of allocation that costs GC time).
+ * Compare builds with `KZB_BENCH_BIN=<copy of dist>/cmd/kube-zk-bridge.js`;
  * the VM's speed drifts, so alternate them (A B A B) and compare allocation, which does not.
  *
  *   npm run build && flock /tmp/kzb-bench.lock bench/dns/churn-cost.sh \
- *     [--services 10000] [--churn 1000] [--seconds 10] [--alloc] [--cpu-prof]
+ *     [--services 10000] [--churn 1000] [--seconds 10] [--alloc | --survivors] [--cpu-prof]
  *     [--node-args "--max-old-space-size=320"]
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -41,7 +43,8 @@ import { writeRegistry } from "./zk-registry.js";
 const SERVICES = numberArg("services", 10_000);
 const CHURN = numberArg("churn", 1000);
 const SECONDS = numberArg("seconds", 10);
-const ALLOC = flagArg("alloc");
+const SURVIVORS = flagArg("survivors");
+const ALLOC = flagArg("alloc") || SURVIVORS;
 const CPU_PROF = flagArg("cpu-prof");
 const NODE_ARGS = wordsArg("node-args");
 
@@ -82,7 +85,7 @@ async function main(): Promise<void> {
     await inspector?.send("HeapProfiler.startSampling", {
       samplingInterval: 4096,
       includeObjectsCollectedByMajorGC: true,
-      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMinorGC: !SURVIVORS,
     });
     const before = threadCpuOf(bridge.pid);
     window = { fromUs: monotonicUs(), toUs: 0 };
@@ -94,7 +97,7 @@ async function main(): Promise<void> {
         "HeapProfiler.stopSampling",
       );
       console.log(
-        `allocated by the bridge in ${SECONDS} s (sampled):\n${summarizeHeap(profile, 25)}`,
+        `${SURVIVORS ? "allocated and outliving the young generation" : "allocated"} by the bridge in ${SECONDS} s (sampled):\n${summarizeHeap(profile, 25)}`,
       );
       inspector.close();
     }

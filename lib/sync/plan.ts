@@ -17,7 +17,10 @@
  *   ¹ only once deletes are allowed: the Kubernetes caches and the ZooKeeper tree both synced.
  *
  * Nodes of other clients never reach the planner: the registry leaves them out when it scans.
+ * A desired registration that cannot be rendered counts as not desired: one bad registration
+ * never stalls a pass.
  */
+import { FormatError } from "../formats/format-error.js";
 import { type DesiredRegistration, type Format, registrationKey } from "../registration.js";
 
 /** Where a registration lives. */
@@ -53,6 +56,8 @@ export interface PlanOptions {
   readonly allowDeletes: boolean;
   /** Renders a registration's znode bytes; `previous` lets it keep e.g. the registration time. */
   readonly render: (desired: DesiredRegistration, previous: OwnedNode | undefined) => Buffer;
+  /** Told of each registration `render` refused (with a FormatError), which is then left out. */
+  readonly onUnwritable?: (desired: DesiredRegistration, error: FormatError) => void;
 }
 
 export function targetOf(d: DesiredRegistration): Target {
@@ -79,10 +84,18 @@ export function plan(
     if (seen.has(target.key)) continue; // e.g. two pods behind one node:NodePort: one member
     seen.add(target.key);
     const nodes = byKey.get(target.key);
-    byKey.delete(target.key);
     const keep = nodes ? pickKeeper(nodes, opts.session) : undefined;
+    let data: Buffer;
+    try {
+      data = opts.render(d, keep);
+    } catch (err) {
+      if (!(err instanceof FormatError)) throw err;
+      opts.onUnwritable?.(d, err);
+      seen.delete(target.key);
+      continue; // its nodes stay in byKey: leftovers, as if it were not desired
+    }
+    byKey.delete(target.key);
     if (nodes) extras.push(...nodes.filter((n) => n !== keep));
-    const data = opts.render(d, keep);
     if (!keep) changes.push({ kind: "create", target, data });
     else if (keep.owner !== opts.session) changes.push({ kind: "adopt", node: keep, data });
     else if (!keep.data.equals(data)) changes.push({ kind: "update", node: keep, data });

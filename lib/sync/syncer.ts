@@ -12,10 +12,11 @@
  */
 
 import { Backoff } from "../backoff.js";
+import type { FormatError } from "../formats/format-error.js";
 import type { DesiredGeneration } from "../kubernetes/desired-state.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
-import type { DesiredRegistration } from "../registration.js";
+import { type DesiredRegistration, registrationKey } from "../registration.js";
 import type { ShardedMap } from "../sharded-map.js";
 import type { ApplyResult, ScannedParent, ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
@@ -109,6 +110,8 @@ export class Syncer {
   private lastError: string | undefined;
   private progress: { done: number; total: number } | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
+  /** Unwritable registrations already logged, with why (logged again only if that changes). */
+  private readonly reportedUnwritable = new Map<string, string>();
   private readonly onSession = () => {
     this.needScan = true;
     this.applied = false;
@@ -296,6 +299,19 @@ export class Syncer {
    * before its first write. Resolves with every chunk's result merged, or undefined on a dry
    * run; after a failed chunk, starts no more and rejects once those under way have settled.
    */
+  /** An unwritable registration is left out of the plan: warned about once, and counted. */
+  private reportUnwritable(d: DesiredRegistration, err: FormatError): void {
+    const key = registrationKey(d);
+    if (this.reportedUnwritable.get(key) === err.message) return;
+    if (this.reportedUnwritable.size >= MAX_REPORTED) this.reportedUnwritable.clear();
+    this.reportedUnwritable.set(key, err.message);
+    this.opts.metrics?.syncSkipped.inc({ reason: err.reason });
+    this.opts.logger.warn(
+      { service: d.service, id: d.id, format: d.format, reason: err.message },
+      "sync: skipping a registration that cannot be written",
+    );
+  }
+
   private async planAndApply(
     chunks: Iterable<ParentChunk> | AsyncIterable<ParentChunk>,
     total: number,
@@ -321,6 +337,7 @@ export class Syncer {
           session: session.sessionId ?? "",
           allowDeletes,
           render: (d, prev) => registry.render(d, prev),
+          onUnwritable: (d, err) => this.reportUnwritable(d, err),
         });
         logChanges(logger, changes, dryRun);
         if (changes.length === 0 || dryRun) {
@@ -552,6 +569,9 @@ function changedSince(now: DesiredGeneration, planned: DesiredGeneration): Set<s
   }
   return keys;
 }
+
+/** Warnings about unwritable registrations remembered at most; past it, they may repeat. */
+const MAX_REPORTED = 10_000;
 
 /** One line per registry change at info (the operator's audit trail). */
 function logChanges(logger: Logger, changes: readonly Change[], dryRun: boolean): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FormatError } from "../../lib/formats/format-error.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
 import {
   type Change,
@@ -136,6 +137,50 @@ describe("plan", () => {
       node: { version: 3 },
       data: Buffer.from("10.0.0.9:8080:false"),
     });
+  });
+
+  it("a registration that cannot be rendered is left out as if not desired, and reported", () => {
+    const refuse = (d: DesiredRegistration) => {
+      if (d.address === "bad") throw new FormatError("address is not an IP literal", d.address);
+      return render(d);
+    };
+    const reported: string[] = [];
+    const run = (allowDeletes: boolean) =>
+      summary(
+        plan(
+          [owned(desired("a")), owned(desired("b"), OLD)],
+          [desired("a", "bad"), desired("b", "bad"), desired("c")],
+          {
+            session: S,
+            allowDeletes,
+            render: refuse,
+            onUnwritable: (d, err) => reported.push(`${d.id}: ${err.reason}`),
+          },
+        ),
+      );
+    // Before deletes are allowed an old incarnation's node is kept (adopted as it is).
+    expect(run(false)).toEqual(["adopt /services/web.shop/b", "create c"]);
+    expect(run(true)).toEqual([
+      "create c",
+      "remove /services/web.shop/a",
+      "remove /services/web.shop/b",
+    ]);
+    expect(reported).toEqual([
+      "a: address is not an IP literal",
+      "b: address is not an IP literal",
+      "a: address is not an IP literal",
+      "b: address is not an IP literal",
+    ]);
+    // Anything else render throws is a bug, not bad input: it is not swallowed.
+    expect(() =>
+      plan([], [desired("a")], {
+        session: S,
+        allowDeletes: true,
+        render: () => {
+          throw new TypeError("boom");
+        },
+      }),
+    ).toThrow("boom");
   });
 });
 

@@ -156,6 +156,28 @@ describe("Syncer against a real ZooKeeper", () => {
     expect(decodeCurator(sample.data, "svc-99", "web-49").address).toBe("10.1.99.49");
   });
 
+  it("a registration that cannot be written is skipped; the rest of the pass lands", async () => {
+    const obs = await session();
+    // A zone-scoped IPv6 literal: net.isIP accepts it, the Curator encoder refuses it.
+    const src = new StaticSource([
+      reg("web-1", "10.0.0.1"),
+      reg("web-bad", "fe80::1%eth0"),
+      reg("web-2", "10.0.0.2"),
+    ]);
+    await bridge(src);
+    await waitUntil(
+      "the writable two",
+      async () => (await children(obs, "/services/web.shop")).length === 2,
+    );
+    expect(await children(obs, "/services/web.shop")).toEqual(["web-1", "web-2"]);
+    // Later changes still flow, and the bad one never blocks them.
+    src.set([reg("web-bad", "fe80::1%eth0"), reg("web-3", "10.0.0.3")]);
+    await waitUntil(
+      "web-3 replaces web-1 and web-2",
+      async () => (await children(obs, "/services/web.shop")).join() === "web-3",
+    );
+  });
+
   it("deletes nothing until the source has synced; empty parents it made are cleaned up", async () => {
     const obs = await session();
     const src = new StaticSource([
