@@ -21,7 +21,14 @@ declare module "node-zookeeper-client/lib/jute/index.js" {
   const jute: {
     data: Record<string, RecordClass>;
     protocol: Record<string, RecordClass>;
-    Request: { prototype: Request };
+    Request: {
+      new (header: JuteRecord | null, payload: JuteRecord | null): Request;
+      prototype: Request;
+    };
+    OP_CODES: Record<string, number> & {
+      readonly GET_DATA: number;
+      readonly GET_CHILDREN2: number;
+    };
   };
   export default jute;
 }

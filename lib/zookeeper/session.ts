@@ -16,6 +16,7 @@ import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
 import { installFrameSplitter } from "./frames.js";
 import { installJuteRecords } from "./jute-records.js";
+import { GET_CHILDREN, GET_DATA, queueRead, type ReadKind } from "./reads.js";
 import { installCompactWatchers } from "./watchers.js";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
@@ -266,77 +267,79 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     }
   }
 
-  /** Runs one library call with a deadline, mapping its error to a ZkError. */
+  /**
+   * Runs one library call with a deadline, mapping its error to a ZkError. What the call was
+   * (`op path`) is put into words only for an error: reads run thousands of times a second.
+   */
   private call<T>(
     invoke: (cb: (err: Error | zookeeper.Exception | null, result?: T) => void) => void,
-    what: string,
+    op: string,
+    path = "",
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new ZkError("TIMEOUT", `${what}: no answer in ${this.opTimeoutMs} ms`)),
+        () =>
+          reject(
+            new ZkError("TIMEOUT", `${describe(op, path)}: no answer in ${this.opTimeoutMs} ms`),
+          ),
         this.opTimeoutMs,
       );
       invoke((err, result) => {
         clearTimeout(timer);
-        if (err) reject(ZkError.from(err, what));
+        if (err) reject(ZkError.from(err, describe(op, path)));
         else resolve(result as T);
       });
     });
   }
 
-  private current(what: string): Client {
+  private current(op: string, path = ""): Client {
     if (!this.client || this.currentState !== "connected") {
-      throw new ZkError("CONNECTION_LOSS", `${what}: not connected to ZooKeeper`);
+      throw new ZkError("CONNECTION_LOSS", `${describe(op, path)}: not connected to ZooKeeper`);
     }
     return this.client;
   }
 
   /** Children names. A watcher (keep its identity stable: the library dedupes by function) fires once. */
-  async getChildren(path: string, watcher?: Watcher): Promise<string[]> {
-    const c = this.current(`getChildren ${path}`);
-    return this.call<string[]>(
-      (cb) => (watcher ? c.getChildren(path, watcher, cb) : c.getChildren(path, cb)),
-      `getChildren ${path}`,
-    );
+  getChildren(path: string, watcher?: Watcher): Promise<string[]> {
+    return this.read(GET_CHILDREN, "getChildren", path, watcher);
   }
 
-  async getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
-    const c = this.current(`getData ${path}`);
-    return new Promise((resolve, reject) => {
-      this.call<[Buffer | undefined, Stat]>((cb) => {
-        const done = (err: Error | zookeeper.Exception | null, data?: Buffer, stat?: Stat) =>
-          cb(err, [data, stat as Stat]);
-        if (watcher) c.getData(path, watcher, done);
-        else c.getData(path, done);
-      }, `getData ${path}`).then(
-        ([data, stat]) => resolve({ data: data ?? Buffer.alloc(0), stat }),
-        reject,
-      );
-    });
+  getData(path: string, watcher?: Watcher): Promise<{ data: Buffer; stat: Stat }> {
+    return this.read(GET_DATA, "getData", path, watcher);
+  }
+
+  private read<T>(kind: ReadKind<T>, op: string, path: string, watcher?: Watcher): Promise<T> {
+    try {
+      const c = this.current(op, path);
+      return this.call<T>((cb) => queueRead(c, kind, path, watcher, cb), op, path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async exists(path: string, watcher?: Watcher): Promise<Stat | null> {
-    const c = this.current(`exists ${path}`);
+    const c = this.current("exists", path);
     return this.call<Stat | null>(
       (cb) => (watcher ? c.exists(path, watcher, cb) : c.exists(path, cb)),
-      `exists ${path}`,
+      "exists",
+      path,
     ).then((s) => s ?? null);
   }
 
   /** Creates a node with this session's ACLs; returns the created path (sequential suffix included). */
   async create(path: string, data: Buffer, mode: number): Promise<string> {
-    const c = this.current(`create ${path}`);
-    return this.call<string>((cb) => c.create(path, data, this.acls, mode, cb), `create ${path}`);
+    const c = this.current("create", path);
+    return this.call<string>((cb) => c.create(path, data, this.acls, mode, cb), "create", path);
   }
 
   async setData(path: string, data: Buffer, version: number): Promise<Stat> {
-    const c = this.current(`setData ${path}`);
-    return this.call<Stat>((cb) => c.setData(path, data, version, cb), `setData ${path}`);
+    const c = this.current("setData", path);
+    return this.call<Stat>((cb) => c.setData(path, data, version, cb), "setData", path);
   }
 
   async remove(path: string, version: number): Promise<void> {
-    const c = this.current(`remove ${path}`);
-    await this.call<void>((cb) => c.remove(path, version, cb), `remove ${path}`);
+    const c = this.current("remove", path);
+    await this.call<void>((cb) => c.remove(path, version, cb), "remove", path);
   }
 
   /** Creates the path and any missing parents as persistent nodes; returns the paths it created. */
@@ -395,6 +398,10 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       });
     });
   }
+}
+
+function describe(op: string, path: string): string {
+  return path ? `${op} ${path}` : op;
 }
 
 /**
