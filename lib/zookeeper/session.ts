@@ -18,6 +18,7 @@ import { installFrameSplitter } from "./frames.js";
 import { installJuteRecords } from "./jute-records.js";
 import { GET_CHILDREN, GET_DATA, queueRead, type ReadKind } from "./reads.js";
 import { installCompactWatchers } from "./watchers.js";
+import { installWriteBatching } from "./write-batching.js";
 
 export type ZkState = "connecting" | "connected" | "disconnected" | "closed";
 
@@ -147,6 +148,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     });
     installCompactWatchers(client);
     installFrameSplitter(client);
+    installWriteBatching(client);
     this.client = client;
     if (this.opts.auth) {
       client.addAuthInfo(
