@@ -24,6 +24,7 @@ import { decodeServerSet, isServerSetMember } from "../formats/serverset.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import type { Format, Registration } from "../registration.js";
+import { ReportedOnce } from "../reported-once.js";
 import { ZkError } from "../zookeeper/errors.js";
 import type { ZkSession, ZkState } from "../zookeeper/session.js";
 import { Limiter } from "./limiter.js";
@@ -100,8 +101,8 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   private gaugeTimer: NodeJS.Timeout | undefined;
   private running = false;
   private closed = true;
-  private readonly reportedNodes = new Map<string, string>();
-  private readonly reportedNames = new Set<string>();
+  private readonly reportedNodes = new ReportedOnce(MAX_REPORTED);
+  private readonly reportedNames = new ReportedOnce(MAX_REPORTED);
 
   constructor(options: CatalogOptions) {
     super();
@@ -429,7 +430,7 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     try {
       const decode = st.tree === "curator" ? decodeCurator : decodeServerSet;
       st.nodes.set(name, decode(data, st.service, name));
-      this.reportedNodes.delete(path);
+      this.reportedNodes.forget(path);
     } catch (err) {
       // One malformed node never hides the rest of its service.
       st.nodes.set(name, null);
@@ -444,9 +445,7 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   /** Log and count a node we cannot serve, once per node and reason (not on every refresh). */
   private reportNode(path: string, tree: Format, reason: string, err: unknown): void {
-    if (this.reportedNodes.get(path) === reason) return;
-    if (this.reportedNodes.size >= MAX_REPORTED) this.reportedNodes.clear();
-    this.reportedNodes.set(path, reason);
+    if (!this.reportedNodes.first(path, reason)) return;
     this.metrics?.catalogSkipped.inc({ reason: "bad-node" });
     this.logger.warn(
       { path, format: tree, reason: (err as Error).message ?? reason },
@@ -456,13 +455,13 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   private forgetNode(st: ServiceState, name: string): void {
     st.nodes.delete(name);
-    this.reportedNodes.delete(join(st.path, name));
+    this.reportedNodes.forget(join(st.path, name));
   }
 
   private dropService(k: string): void {
     const st = this.services.get(k);
     if (!st) return;
-    for (const name of st.nodes.keys()) this.reportedNodes.delete(join(st.path, name));
+    for (const name of st.nodes.keys()) this.reportedNodes.forget(join(st.path, name));
     this.services.delete(k);
     this.builder.setSource({ format: st.tree, service: st.service }, undefined);
   }
@@ -501,9 +500,7 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   private reportSkipped(s: Skipped): void {
     const k = `${s.reason}|${s.service}|${s.id ?? ""}|${s.detail}`;
-    if (this.reportedNames.has(k)) return;
-    if (this.reportedNames.size >= MAX_REPORTED) this.reportedNames.clear();
-    this.reportedNames.add(k);
+    if (!this.reportedNames.first(k)) return;
     this.metrics?.catalogSkipped.inc({ reason: s.reason });
     this.logger.warn(
       { service: s.service, id: s.id, reason: s.reason, detail: s.detail },

@@ -82,7 +82,6 @@ export function plan(
   for (const d of desired) {
     const target = targetOf(d);
     if (seen.has(target.key)) continue; // e.g. two pods behind one node:NodePort: one member
-    seen.add(target.key);
     const nodes = byKey.get(target.key);
     const keep = nodes ? pickKeeper(nodes, opts.session) : undefined;
     let data: Buffer;
@@ -91,9 +90,9 @@ export function plan(
     } catch (err) {
       if (!(err instanceof FormatError)) throw err;
       opts.onUnwritable?.(d, err);
-      seen.delete(target.key);
       continue; // its nodes stay in byKey: leftovers, as if it were not desired
     }
+    seen.add(target.key);
     byKey.delete(target.key);
     if (nodes) extras.push(...nodes.filter((n) => n !== keep));
     if (!keep) changes.push({ kind: "create", target, data });

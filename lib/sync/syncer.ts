@@ -17,6 +17,7 @@ import type { DesiredGeneration } from "../kubernetes/desired-state.js";
 import type { Logger } from "../log.js";
 import type { Metrics } from "../metrics.js";
 import { type DesiredRegistration, registrationKey } from "../registration.js";
+import { ReportedOnce } from "../reported-once.js";
 import type { ShardedMap } from "../sharded-map.js";
 import type { ApplyResult, ScannedParent, ZkRegistry } from "../zookeeper/registry.js";
 import type { ZkSession } from "../zookeeper/session.js";
@@ -111,7 +112,7 @@ export class Syncer {
   private progress: { done: number; total: number } | undefined;
   private readonly backoff = new Backoff({ initialMs: 200, maxMs: 10_000 });
   /** Unwritable registrations already logged, with why (logged again only if that changes). */
-  private readonly reportedUnwritable = new Map<string, string>();
+  private readonly reportedUnwritable = new ReportedOnce(MAX_REPORTED);
   private readonly onSession = () => {
     this.needScan = true;
     this.applied = false;
@@ -293,18 +294,9 @@ export class Syncer {
     return false;
   }
 
-  /**
-   * Plans and writes in chunks of whole parents, each chunk's writes under way while the next
-   * is rendered: a cold start of 100,000 registrations would otherwise render and log them all
-   * before its first write. Resolves with every chunk's result merged, or undefined on a dry
-   * run; after a failed chunk, starts no more and rejects once those under way have settled.
-   */
   /** An unwritable registration is left out of the plan: warned about once, and counted. */
   private reportUnwritable(d: DesiredRegistration, err: FormatError): void {
-    const key = registrationKey(d);
-    if (this.reportedUnwritable.get(key) === err.message) return;
-    if (this.reportedUnwritable.size >= MAX_REPORTED) this.reportedUnwritable.clear();
-    this.reportedUnwritable.set(key, err.message);
+    if (!this.reportedUnwritable.first(registrationKey(d), err.message)) return;
     this.opts.metrics?.syncSkipped.inc({ reason: err.reason });
     this.opts.logger.warn(
       { service: d.service, id: d.id, format: d.format, reason: err.message },
@@ -312,6 +304,12 @@ export class Syncer {
     );
   }
 
+  /**
+   * Plans and writes in chunks of whole parents, each chunk's writes under way while the next
+   * is rendered: a cold start of 100,000 registrations would otherwise render and log them all
+   * before its first write. Resolves with every chunk's result merged, or undefined on a dry
+   * run; after a failed chunk, starts no more and rejects once those under way have settled.
+   */
   private async planAndApply(
     chunks: Iterable<ParentChunk> | AsyncIterable<ParentChunk>,
     total: number,
