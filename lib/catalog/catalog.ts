@@ -3,8 +3,14 @@
  *   <base-path>/<service>/<instance>                 Curator (any child is an instance)
  *   <serverset-base-path>/<service>/member_<seq>     ServerSet (other children ignored, as Finagle does)
  * and publishes an immutable Snapshot after each change. Watch events only mark paths dirty;
- * one refresh per burst (`coalesceMs`) re-reads them (re-arming the one-shot watches) and
- * recompiles only the services touched.
+ * one refresh per burst (`coalesceMs`) re-reads them and recompiles only the services touched.
+ *
+ * Watches: on ZooKeeper 3.6+, one persistent recursive watch per tree reports every create,
+ * delete and data change, so a new node costs one read and a deleted one none. It does not
+ * survive a lost connection and ZooKeeper replays nothing missed, so after a reconnect the
+ * watches are added again and everything is re-read, as Curator's CuratorCache does. A server
+ * older than 3.6 refuses them (UNIMPLEMENTED); the catalog then uses one-shot watches, re-armed
+ * by every read and by the library's SetWatches on reconnect, for the rest of its life.
  *
  * Serving rules (CoreDNS's kubernetes plugin discipline):
  *  - nothing (SERVFAIL) until the first full read has finished: a partial view would give
@@ -14,7 +20,7 @@
  */
 import { EventEmitter } from "node:events";
 import { performance } from "node:perf_hooks";
-import type zookeeper from "node-zookeeper-client";
+import zookeeper from "node-zookeeper-client";
 import { Backoff } from "../backoff.js";
 import type { Skipped, SnapshotOptions } from "../dns/snapshot.js";
 import { type Snapshot, SnapshotBuilder, servedRegistrations } from "../dns/snapshot.js";
@@ -30,7 +36,10 @@ import type { ZkSession, ZkState } from "../zookeeper/session.js";
 import { Limiter } from "./limiter.js";
 
 /** What the catalog needs of the session layer (lib/zookeeper/session.ts). */
-export type CatalogSession = Pick<ZkSession, "getChildren" | "getData" | "exists" | "state"> &
+export type CatalogSession = Pick<
+  ZkSession,
+  "getChildren" | "getData" | "exists" | "addPersistentRecursiveWatch" | "state"
+> &
   Pick<EventEmitter<{ session: [string]; state: [ZkState] }>, "on" | "off">;
 
 export interface CatalogOptions {
@@ -87,9 +96,13 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   private readonly services = new Map<string, ServiceState>();
   private readonly dirtyRoots = new Set<Format>();
   private readonly dirtyServices = new Set<string>();
-  /** Service key → node names whose data must be re-read. */
-  private readonly dirtyNodes = new Map<string, Set<string>>();
+  /** Service key → node names to re-read, each with whether its last event was a deletion. */
+  private readonly dirtyNodes = new Map<string, Map<string, boolean>>();
   private fullReadPending = false;
+  /** Persistent recursive watches, until the server turns out to be older than 3.6. */
+  private recursive = true;
+  /** The recursive watches are armed on the current connection. */
+  private armed = false;
 
   private snapshot: Snapshot | undefined;
   private synced = false;
@@ -188,6 +201,7 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   private readonly onSession = (): void => {
     if (this.closed) return;
     this.fullReadPending = true;
+    this.armed = false;
     this.staleSince ??= Date.now();
     this.schedule(0);
   };
@@ -195,9 +209,13 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   private readonly onState = (state: ZkState): void => {
     if (this.closed) return;
     if (state === "connected") {
-      // Same session: the library re-arms our watches, but re-listing every service is cheap
-      // insurance against a change it missed while we were away (new data is still watched).
-      if (this.synced) {
+      if (this.recursive) {
+        // The new connection holds no recursive watch, and what changed meanwhile is not replayed.
+        this.armed = false;
+        this.fullReadPending = true;
+      } else if (this.synced) {
+        // Same session: the library re-arms one-shot watches, but re-listing every service is
+        // cheap insurance against a change it missed while we were away (new data is still watched).
         for (const tree of TREES) this.dirtyRoots.add(tree);
         for (const k of this.services.keys()) this.dirtyServices.add(k);
       }
@@ -220,15 +238,26 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   private readonly onNodeEvent = (e: zookeeper.Event): void => {
     const where = this.locate(e.getPath());
-    if (!where || where.node === undefined) return;
-    const k = key(where.tree, where.service);
-    let set = this.dirtyNodes.get(k);
-    if (!set) {
-      set = new Set();
-      this.dirtyNodes.set(k, set);
+    if (where?.node !== undefined) this.markNode(where.tree, where.service, where.node, false);
+  };
+
+  /** A persistent recursive watch's event, anywhere in a tree. */
+  private readonly onTreeEvent = (e: zookeeper.Event): void => {
+    if (this.closed) return; // the session keeps the watch; a closed catalog ignores it
+    const path = e.getPath();
+    const type = e.getType();
+    if (type === zookeeper.Event.NODE_DATA_CHANGED) {
+      const where = this.locate(path);
+      if (where?.node !== undefined) this.markNode(where.tree, where.service, where.node, false);
+      return; // a root's or a service's own data is not read
     }
-    set.add(where.node);
-    this.schedule(this.coalesceMs);
+    for (const tree of TREES) if (this.roots[tree] === path) this.markRoot(tree);
+    const where = this.locate(path);
+    if (!where) return;
+    if (where.node === undefined) this.markService(where.tree, where.service);
+    else if (where.tree === "curator" || isServerSetMember(where.node)) {
+      this.markNode(where.tree, where.service, where.node, type === zookeeper.Event.NODE_DELETED);
+    }
   };
 
   private markRoot(tree: Format): void {
@@ -238,6 +267,22 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
 
   private markService(tree: Format, service: string): void {
     this.dirtyServices.add(key(tree, service));
+    this.schedule(this.coalesceMs);
+  }
+
+  /**
+   * `deleted`: the node's last event was its deletion, so it is dropped without a read. That is
+   * safe because a refresh begins only after the last one's reads are applied, and events arrive
+   * in order after the replies to reads sent before them.
+   */
+  private markNode(tree: Format, service: string, node: string, deleted: boolean): void {
+    const k = key(tree, service);
+    let names = this.dirtyNodes.get(k);
+    if (!names) {
+      names = new Map();
+      this.dirtyNodes.set(k, names);
+    }
+    names.set(node, deleted);
     this.schedule(this.coalesceMs);
   }
 
@@ -281,50 +326,81 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     if (this.closed || this.running) return;
     if (this.session.state !== "connected") return; // onState schedules us on reconnect
     this.running = true;
-    const full = this.fullReadPending;
-    const roots = full ? new Set(TREES) : new Set(this.dirtyRoots);
-    const services = new Set(this.dirtyServices);
-    const nodes = new Map(this.dirtyNodes);
-    if (full) for (const k of this.services.keys()) services.add(k);
-    this.fullReadPending = false;
-    this.dirtyRoots.clear();
-    this.dirtyServices.clear();
-    this.dirtyNodes.clear();
     const started = Date.now();
     const loopBefore = performance.eventLoopUtilization();
     let retryIn: number | undefined;
+    let work: Work | undefined;
     try {
-      await this.readAll(roots, services, nodes, full);
-      this.publish(full, started);
+      await this.armRecursiveWatches(); // before the reads, so no change falls between
+      work = this.takeWork();
+      await this.readAll(work);
+      this.publish(work.full, started);
       this.backoff.reset();
     } catch (err) {
       // Put the work back; reads are idempotent. Publish what is done once synced.
-      if (full) this.fullReadPending = true;
-      for (const t of roots) this.dirtyRoots.add(t);
-      for (const k of services) this.dirtyServices.add(k);
-      for (const [k, set] of nodes) {
-        const mine = this.dirtyNodes.get(k);
-        if (mine) for (const n of set) mine.add(n);
-        else this.dirtyNodes.set(k, set);
-      }
+      if (work) this.putBack(work);
       if (this.synced) this.publish(false, started);
       retryIn = this.backoff.next();
       this.logger.warn({ err, retryInMs: retryIn }, "catalog: ZooKeeper read failed; will retry");
     } finally {
       this.running = false;
       const loop = performance.eventLoopUtilization(loopBefore).utilization;
+      const full = work?.full ?? false;
       this.notBefore = Date.now() + pauseAfterRefresh(Date.now() - started, full, loop);
     }
     if (retryIn !== undefined) this.schedule(retryIn);
     else if (this.hasWork()) this.schedule(this.coalesceMs);
   }
 
-  private async readAll(
-    roots: Set<Format>,
-    services: Set<string>,
-    nodes: Map<string, Set<string>>,
-    full: boolean,
-  ): Promise<void> {
+  /** Arms the recursive watches if they are wanted and not armed; notes an older server. */
+  private async armRecursiveWatches(): Promise<void> {
+    if (!this.recursive || this.armed) return;
+    try {
+      for (const tree of TREES) {
+        await this.session.addPersistentRecursiveWatch(this.roots[tree], this.onTreeEvent);
+      }
+      this.armed = true;
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "UNIMPLEMENTED")) throw err;
+      this.recursive = false;
+      this.fullReadPending = true; // with one-shot watches this time
+      this.logger.info(
+        "catalog: ZooKeeper is older than 3.6 (no persistent watches): using one-shot watches",
+      );
+      throw err; // the server closes the connection after refusing; retried once reconnected
+    }
+  }
+
+  /** What is dirty, taken for one refresh. */
+  private takeWork(): Work {
+    const full = this.fullReadPending;
+    const work: Work = {
+      full,
+      roots: full ? new Set(TREES) : new Set(this.dirtyRoots),
+      services: new Set(this.dirtyServices),
+      nodes: new Map(this.dirtyNodes),
+    };
+    if (full) for (const k of this.services.keys()) work.services.add(k);
+    this.fullReadPending = false;
+    this.dirtyRoots.clear();
+    this.dirtyServices.clear();
+    this.dirtyNodes.clear();
+    return work;
+  }
+
+  /** Returns a failed refresh's work; events that came meanwhile are newer and win. */
+  private putBack(work: Work): void {
+    if (work.full) this.fullReadPending = true;
+    for (const t of work.roots) this.dirtyRoots.add(t);
+    for (const k of work.services) this.dirtyServices.add(k);
+    for (const [k, names] of work.nodes) {
+      const mine = this.dirtyNodes.get(k);
+      if (!mine) this.dirtyNodes.set(k, new Map(names));
+      else for (const [n, deleted] of names) if (!mine.has(n)) mine.set(n, deleted);
+    }
+  }
+
+  private async readAll({ roots, services, nodes, full }: Work): Promise<void> {
     for (const tree of roots) {
       const names = await this.listRoot(tree);
       const present = new Set(names);
@@ -353,23 +429,37 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
   private async listRoot(tree: Format): Promise<string[]> {
     const root = this.roots[tree];
     try {
-      return await this.limiter.run(() => this.session.getChildren(root, this.onRootEvent));
+      return await this.limiter.run(() =>
+        this.session.getChildren(root, this.watch(this.onRootEvent)),
+      );
     } catch (err) {
       if (!(err instanceof ZkError && err.code === "NO_NODE")) throw err;
+      if (this.recursive) return []; // its creation is reported by the recursive watch
       const stat = await this.session.exists(root, this.onRootEvent);
       if (stat) this.markRoot(tree); // created meanwhile
       return [];
     }
   }
 
-  private async readService(k: string, dirty: Set<string> | undefined, full: boolean) {
+  /** A one-shot watcher for a read, or none while the recursive watches cover everything. */
+  private watch(watcher: (e: zookeeper.Event) => void): ((e: zookeeper.Event) => void) | undefined {
+    return this.recursive ? undefined : watcher;
+  }
+
+  private async readService(
+    k: string,
+    dirty: ReadonlyMap<string, boolean> | undefined,
+    full: boolean,
+  ) {
     const bar = k.indexOf("|");
     const tree = k.slice(0, bar) as Format;
     const service = k.slice(bar + 1);
     const path = join(this.roots[tree], service);
     let children: string[];
     try {
-      children = await this.limiter.run(() => this.session.getChildren(path, this.onServiceEvent));
+      children = await this.limiter.run(() =>
+        this.session.getChildren(path, this.watch(this.onServiceEvent)),
+      );
     } catch (err) {
       if (err instanceof ZkError && err.code === "NO_NODE") {
         this.dropService(k);
@@ -397,9 +487,15 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     await this.readNodesOf(st, toRead);
   }
 
-  private async readNodes(k: string, names: Set<string>): Promise<void> {
+  private async readNodes(k: string, names: ReadonlyMap<string, boolean>): Promise<void> {
     const st = this.services.get(k);
-    if (st) await this.readNodesOf(st, [...names]);
+    if (!st) return this.readService(k, names, false); // not listed yet: list it
+    const toRead: string[] = [];
+    for (const [name, deleted] of names) {
+      if (deleted) this.forgetNode(st, name);
+      else toRead.push(name);
+    }
+    await this.readNodesOf(st, toRead);
   }
 
   private async readNodesOf(st: ServiceState, names: readonly string[]): Promise<void> {
@@ -414,7 +510,9 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     const path = join(st.path, name);
     let data: Buffer;
     try {
-      ({ data } = await this.limiter.run(() => this.session.getData(path, this.onNodeEvent)));
+      ({ data } = await this.limiter.run(() =>
+        this.session.getData(path, this.watch(this.onNodeEvent)),
+      ));
     } catch (err) {
       if (err instanceof ZkError && err.code === "NO_NODE") {
         this.forgetNode(st, name);
@@ -507,6 +605,14 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
       "catalog: not publishing in DNS",
     );
   }
+}
+
+/** One refresh's share of the dirty paths. */
+interface Work {
+  readonly full: boolean;
+  readonly roots: Set<Format>;
+  readonly services: Set<string>;
+  readonly nodes: Map<string, ReadonlyMap<string, boolean>>;
 }
 
 /** Structural twin of lib/dns/responder's SnapshotSource, to keep the import graph one-way. */

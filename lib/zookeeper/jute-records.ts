@@ -137,6 +137,16 @@ export function initRecord(record: JuteRecord, spec: readonly Attribute[], args:
   }
 }
 
+/**
+ * A record of a layout the library does not define (e.g. ZooKeeper 3.6's AddWatchRequest), on
+ * the shared Record prototype, so it reads, writes and takes the chroot like the library's own.
+ */
+export function newRecord(spec: readonly Attribute[], args: unknown[]): JuteRecord {
+  const record = Object.create(RECORD) as JuteRecord;
+  initRecord(record, spec, args);
+  return record;
+}
+
 /** As the library does it, even to a missing path ("/chrootundefined"). */
 function withChroot(chroot: string | undefined, path: unknown): unknown {
   if (!chroot) return path;

@@ -16,6 +16,7 @@ import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
 import { installFrameSplitter } from "./frames.js";
 import { installJuteRecords } from "./jute-records.js";
+import { installAddWatchReplies, queueAddWatch } from "./persistent-watches.js";
 import { GET_CHILDREN, GET_DATA, queueRead, type ReadKind } from "./reads.js";
 import { installCompactWatchers } from "./watchers.js";
 import { installWriteBatching } from "./write-batching.js";
@@ -147,6 +148,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       retries: 0,
     });
     installCompactWatchers(client);
+    installAddWatchReplies(client); // before the splitter: it wants whole frames
     installFrameSplitter(client);
     installWriteBatching(client);
     this.client = client;
@@ -314,6 +316,21 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     try {
       const c = this.current(op, path);
       return this.call<T>((cb) => queueRead(c, kind, path, watcher, cb), op, path);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * A ZooKeeper 3.6+ persistent recursive watch on `path` (it need not exist): `watcher` gets
+   * every create, delete and data change at or below it, until the connection is lost. It is
+   * not re-armed on reconnect: add it again, then re-read. Older servers reject it with
+   * UNIMPLEMENTED (and close the connection).
+   */
+  addPersistentRecursiveWatch(path: string, watcher: Watcher): Promise<void> {
+    try {
+      const c = this.current("addWatch", path);
+      return this.call<void>((cb) => queueAddWatch(c, path, watcher, cb), "addWatch", path);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -5,6 +5,9 @@
  * whenever a node is re-read. Here a watched path costs one map entry. The contract is the
  * library's (1.1.3): register per kind, deduplicate a watcher per path, fire once and forget,
  * and list the paths for the SetWatches request that re-arms them after a reconnect.
+ * It also dispatches ZooKeeper 3.6's persistent recursive watches (lib/zookeeper/persistent-watches.ts):
+ * they fire for every event at or below their path and are never forgotten, nor listed for
+ * SetWatches, which cannot carry them.
  */
 import zookeeper, { type Client, type Event } from "node-zookeeper-client";
 
@@ -54,6 +57,8 @@ export class CompactWatchers {
     child: new Map(),
     existence: new Map(),
   };
+  /** Persistent recursive watches: root path → its watchers. */
+  private readonly recursive = new Map<string, Watcher[]>();
 
   registerDataWatcher(path: string, watcher: Watcher): void {
     this.add("data", path, watcher);
@@ -63,6 +68,12 @@ export class CompactWatchers {
   }
   registerExistenceWatcher(path: string, watcher: Watcher): void {
     this.add("existence", path, watcher);
+  }
+  registerPersistentRecursiveWatcher(path: string, watcher: Watcher): void {
+    if (typeof watcher !== "function") throw new Error("watcher must be a valid function.");
+    const list = this.recursive.get(path);
+    if (!list) this.recursive.set(path, [watcher]);
+    else if (!list.includes(watcher)) list.push(watcher);
   }
   getDataWatcherPaths(): string[] {
     return [...this.watchers.data.keys()];
@@ -77,9 +88,13 @@ export class CompactWatchers {
     return Object.values(this.watchers).every((m) => m.size === 0);
   }
 
-  /** Fires and forgets every watch the event triggers. */
+  /** Fires and forgets every one-shot watch the event triggers; fires the persistent ones. */
   emit(watcherEvent: WatcherEvent): void {
     const fired: Watcher[] = [];
+    for (const [root, list] of this.recursive) {
+      if (!isAtOrBelow(watcherEvent.path, root)) continue;
+      for (const w of list) if (!fired.includes(w)) fired.push(w);
+    }
     for (const kind of kindsFiredBy(watcherEvent.type)) {
       const map = this.watchers[kind];
       const w = map.get(watcherEvent.path);
@@ -102,6 +117,11 @@ export class CompactWatchers {
       if (!w.includes(watcher)) w.push(watcher);
     } else if (w !== watcher) map.set(path, [w, watcher]);
   }
+}
+
+function isAtOrBelow(path: string, root: string): boolean {
+  if (root === "/") return true;
+  return path === root || (path.startsWith(root) && path.charCodeAt(root.length) === 47); // "/"
 }
 
 /** Puts a CompactWatchers in place of `client`'s own, before it connects (no watch yet). */
