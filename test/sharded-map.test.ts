@@ -34,4 +34,36 @@ describe("ShardedMap", () => {
     expect([...v2.values()].reduce((a, b) => a + b, 0)).toBe((1999 * 2000) / 2 - 1 - 2 + 99 + 7);
     expect(v2.with(new Map())).toBe(v2);
   });
+
+  it("matches a plain Map over many versions of random changes, and no version is altered later", () => {
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    let map = ShardedMap.empty<number>();
+    const model = new Map<string, number>();
+    const versions: [ShardedMap<number>, Map<string, number>][] = [];
+    for (let round = 0; round < 200; round++) {
+      const changes = new Map<string, number | undefined>();
+      for (let i = 0; i < 1 + random(300); i++) {
+        const key = `svc-${random(20_000)}.x`;
+        changes.set(key, random(4) === 0 ? undefined : round);
+      }
+      map = map.with(changes);
+      for (const [k, v] of changes) {
+        if (v === undefined) model.delete(k);
+        else model.set(k, v);
+      }
+      versions.push([map, new Map(model)]);
+    }
+    for (const [version, expected] of versions) {
+      expect(version.size).toBe(expected.size);
+      expect(new Map(version.entries())).toEqual(expected);
+      for (const k of ["svc-1.x", "svc-777.x", "svc-19999.x"]) {
+        expect(version.get(k)).toBe(expected.get(k));
+        expect(version.has(k)).toBe(expected.has(k));
+      }
+    }
+  });
 });

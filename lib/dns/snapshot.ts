@@ -329,11 +329,11 @@ class Service implements ServiceNode {
     const has = new Set<Instance>();
     for (const inst of this.serving()) {
       const target = inst.target(inst.fqdn);
-      for (const port of publishablePorts(inst.registration, this.room)) {
-        if (port.name !== name) continue;
-        srv.push(srvRecord(fqdn, this.ttl, inst.weight, port.port, target));
+      forEachPublishablePort(inst.registration, this.room, (portName, port) => {
+        if (portName !== name) return;
+        srv.push(srvRecord(fqdn, this.ttl, inst.weight, port, target));
         has.add(inst);
-      }
+      });
     }
     return { fqdn, srv, additional: this.targetAddresses((inst) => has.has(inst)) };
   }
@@ -374,12 +374,16 @@ function srvRecord(
   return { name, ttl, type: QTYPE.SRV, priority: 0, weight, port, target };
 }
 
-/** A registration's named ports that can be published: `_<name>._tcp` fits, 1-65535. */
-function* publishablePorts(
+/**
+ * Calls `each` with every named port of `r` that can be published: `_<name>._tcp` fits, 1-65535.
+ * A callback, not a generator: this runs for every instance at every compile of its service.
+ */
+function forEachPublishablePort(
   r: Registration,
   room: number,
+  each: (name: string, port: number) => void,
   report?: (reason: SkipReason, detail: string) => void,
-): Generator<{ name: string; port: number }> {
+): void {
   for (const portName in r.ports) {
     const port = r.ports[portName] as number;
     const name = portName.toLowerCase();
@@ -391,7 +395,7 @@ function* publishablePorts(
       report?.("port", `port ${portName}=${port} is not 1-65535`);
       continue;
     }
-    yield { name, port };
+    each(name, port);
   }
 }
 
@@ -481,6 +485,7 @@ export function compileService(
   const seenEndpoints = new Set<string>();
   const seenIds = new Set<string>();
   const portNames = new Set<string>();
+  const addPortName = (portName: string) => portNames.add(portName);
   // One closure per compile, not per instance: this loop runs for every instance on a re-read.
   let r: Registration;
   const skip = (reason: SkipReason, detail: string) =>
@@ -517,7 +522,7 @@ export function compileService(
     seenIds.add(id);
     // TXT records are made on demand; what they must leave out is reported now, once.
     if (txtMayNotFit(r)) txtStrings(r, (detail) => skip("txt-too-long", detail));
-    if (!r.draining) for (const port of publishablePorts(r, room, skip)) portNames.add(port.name);
+    if (!r.draining) forEachPublishablePort(r, room, addPortName, skip);
     accepted.push({ r, id, address, family });
   }
   // In id order, so answers are stable.
