@@ -21,7 +21,7 @@ import { newRecord } from "./jute-records.js";
 import type { CompactWatchers } from "./watchers.js";
 
 /** ZooKeeper's OpCode.addWatch. */
-export const ADD_WATCH = 106;
+const ADD_WATCH = 106;
 /** AddWatchMode.PERSISTENT_RECURSIVE. */
 const PERSISTENT_RECURSIVE = 1;
 /** Length prefix, xid, zxid, err. */

@@ -17,6 +17,34 @@ function recorder() {
 }
 
 describe("CompactWatchers (the library's WatcherManager contract)", () => {
+  it("fires a persistent recursive watcher for its root and below, every time, and never lists it", () => {
+    const m = new CompactWatchers();
+    const tree = recorder();
+    const everything = recorder();
+    const once = recorder();
+    m.registerPersistentRecursiveWatcher("/tree", tree.watcher);
+    m.registerPersistentRecursiveWatcher("/tree", tree.watcher); // deduplicated
+    m.registerPersistentRecursiveWatcher("/", everything.watcher);
+    m.registerDataWatcher("/tree/a", once.watcher);
+    expect(m.isEmpty()).toBe(false); // the one-shot watch
+    expect(m.getDataWatcherPaths()).toEqual(["/tree/a"]);
+
+    m.emit({ type: NODE_DATA_CHANGED, path: "/tree/a" });
+    m.emit({ type: NODE_DATA_CHANGED, path: "/tree/a" });
+    m.emit({ type: NODE_CREATED, path: "/tree" });
+    m.emit({ type: NODE_CREATED, path: "/treeX" }); // a sibling, not below /tree
+    m.emit({ type: NODE_DELETED, path: "/tree/a/deep" });
+    expect(tree.seen).toEqual([
+      "NODE_DATA_CHANGED /tree/a",
+      "NODE_DATA_CHANGED /tree/a",
+      "NODE_CREATED /tree",
+      "NODE_DELETED /tree/a/deep",
+    ]);
+    expect(everything.seen).toHaveLength(5);
+    expect(once.seen).toEqual(["NODE_DATA_CHANGED /tree/a"]);
+    expect(m.isEmpty()).toBe(true); // SetWatches has nothing to carry
+  });
+
   it("an event fires the kinds of watch ZooKeeper's clients fire for it, once", () => {
     const m = new CompactWatchers();
     const data = recorder();
