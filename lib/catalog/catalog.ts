@@ -331,7 +331,8 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     let retryIn: number | undefined;
     let work: Work | undefined;
     try {
-      await this.armRecursiveWatches(); // before the reads, so no change falls between
+      // Before the reads, so no change falls between them and the watch.
+      if (this.recursive && !this.armed) await this.armRecursiveWatches();
       work = this.takeWork();
       await this.readAll(work);
       this.publish(work.full, started);
@@ -352,9 +353,8 @@ export class Catalog extends EventEmitter<{ snapshot: [Snapshot] }> implements S
     else if (this.hasWork()) this.schedule(this.coalesceMs);
   }
 
-  /** Arms the recursive watches if they are wanted and not armed; notes an older server. */
+  /** Arms the recursive watches on this connection; notes a server older than 3.6. */
   private async armRecursiveWatches(): Promise<void> {
-    if (!this.recursive || this.armed) return;
     try {
       for (const tree of TREES) {
         await this.session.addPersistentRecursiveWatch(this.roots[tree], this.onTreeEvent);

@@ -3,8 +3,8 @@
  * per tree (listed by the server's own `wchc`), re-armed and everything re-read after a lost
  * connection; and one-shot watches against a server made to look older than 3.6.
  */
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fourLetter } from "../../bench/support/zk4lw.js";
 import { Catalog } from "../../lib/catalog/catalog.js";
 import type { ZkSession } from "../../lib/zookeeper/session.js";
 import { startPre36Proxy } from "../support/pre-3.6-proxy.js";
@@ -26,11 +26,7 @@ beforeAll(async () => {
   writer = await openSession(connect);
   await writer.mkdirp("/services/web");
   for (let i = 1; i <= 20; i++) {
-    await writer.create(
-      `/services/web/web-${i}`,
-      curatorJson("web", `web-${i}`, `10.1.0.${i}`, 80),
-      PERSISTENT,
-    );
+    await register("web", `web-${i}`, `10.1.0.${i}`);
   }
 });
 
@@ -56,25 +52,19 @@ const addresses = (catalog: Catalog, service: string) =>
   (catalog.current()?.services.get(service)?.a ?? []).map((r) => r.address).sort();
 
 /** The paths ZooKeeper holds watches on for one session (`wchc`), chroot removed. */
-function watchedPaths(sessionId: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: "127.0.0.1", port }, () => sock.write("wchc"));
-    let text = "";
-    sock.on("data", (d) => {
-      text += d.toString();
-    });
-    sock.on("error", reject);
-    sock.on("end", () => {
-      const paths: string[] = [];
-      let mine = false;
-      for (const line of text.split("\n")) {
-        if (line.startsWith("0x")) mine = BigInt(line.trim()) === BigInt(`0x${sessionId}`);
-        else if (mine && line.trim()) paths.push(line.trim().slice(chroot.length) || "/");
-      }
-      resolve(paths.sort());
-    });
-  });
+async function watchedPaths(sessionId: string): Promise<string[]> {
+  const paths: string[] = [];
+  let mine = false;
+  for (const line of (await fourLetter(port, "wchc")).split("\n")) {
+    if (line.startsWith("0x")) mine = BigInt(line.trim()) === BigInt(`0x${sessionId}`);
+    else if (mine && line.trim()) paths.push(line.trim().slice(chroot.length) || "/");
+  }
+  return paths.sort();
 }
+
+/** A persistent Curator registration `<service>/<id>` at `address`:80. */
+const register = (service: string, id: string, address: string) =>
+  writer.create(`/services/${service}/${id}`, curatorJson(service, id, address, 80), PERSISTENT);
 
 describe("on ZooKeeper 3.6+", () => {
   it("holds one watch per tree, whatever the number of nodes", async () => {
@@ -82,11 +72,7 @@ describe("on ZooKeeper 3.6+", () => {
     const { catalog } = catalogOn(session);
     try {
       await waitUntil("synced", () => addresses(catalog, "web").length === 20);
-      await writer.create(
-        "/services/web/web-21",
-        curatorJson("web", "web-21", "10.1.0.21", 80),
-        PERSISTENT,
-      );
+      await register("web", "web-21", "10.1.0.21");
       await waitUntil("web-21", () => addresses(catalog, "web").includes("10.1.0.21"));
       expect(await watchedPaths(session.sessionId ?? "")).toEqual(["/serversets", "/services"]);
     } finally {
@@ -103,16 +89,8 @@ describe("on ZooKeeper 3.6+", () => {
     const firstSession = session.sessionId;
     try {
       await writer.mkdirp("/services/moving");
-      await writer.create(
-        "/services/moving/m-1",
-        curatorJson("moving", "m-1", "10.2.0.1", 80),
-        PERSISTENT,
-      );
-      await writer.create(
-        "/services/moving/m-2",
-        curatorJson("moving", "m-2", "10.2.0.2", 80),
-        PERSISTENT,
-      );
+      await register("moving", "m-1", "10.2.0.1");
+      await register("moving", "m-2", "10.2.0.2");
       await waitUntil("synced", () => addresses(catalog, "moving").length === 2);
 
       proxy.blackhole(true);
@@ -123,17 +101,9 @@ describe("on ZooKeeper 3.6+", () => {
         curatorJson("moving", "m-2", "10.2.0.22", 80),
         -1,
       );
-      await writer.create(
-        "/services/moving/m-3",
-        curatorJson("moving", "m-3", "10.2.0.3", 80),
-        PERSISTENT,
-      );
+      await register("moving", "m-3", "10.2.0.3");
       await writer.mkdirp("/services/new");
-      await writer.create(
-        "/services/new/n-1",
-        curatorJson("new", "n-1", "10.2.0.9", 80),
-        PERSISTENT,
-      );
+      await register("new", "n-1", "10.2.0.9");
       proxy.blackhole(false);
       proxy.resetAll(); // whatever the held bytes did, a fresh connection
 
@@ -148,11 +118,7 @@ describe("on ZooKeeper 3.6+", () => {
       expect(lines.some((l) => l.msg === "catalog: re-read ZooKeeper")).toBe(true);
 
       // The watch is armed again on the new connection.
-      await writer.create(
-        "/services/moving/m-4",
-        curatorJson("moving", "m-4", "10.2.0.4", 80),
-        PERSISTENT,
-      );
+      await register("moving", "m-4", "10.2.0.4");
       await writer.remove("/services/moving/m-3", -1);
       await waitUntil(
         "changes after the reconnect",
@@ -173,11 +139,7 @@ describe("on a server older than 3.6", () => {
     const { catalog, lines } = catalogOn(session);
     try {
       await waitUntil("synced", () => addresses(catalog, "web").length === 20);
-      await writer.create(
-        "/services/web/old-1",
-        curatorJson("web", "old-1", "10.3.0.1", 80),
-        PERSISTENT,
-      );
+      await register("web", "old-1", "10.3.0.1");
       await writer.remove("/services/web/web-20", -1);
       await waitUntil("changes followed", () => {
         const a = addresses(catalog, "web");
@@ -193,11 +155,7 @@ describe("on a server older than 3.6", () => {
       expect(watched).toContain("/services/web/web-1");
       expect(watched).not.toContain("/services");
     } finally {
-      await writer.create(
-        "/services/web/web-20",
-        curatorJson("web", "web-20", "10.1.0.20", 80),
-        PERSISTENT,
-      );
+      await register("web", "web-20", "10.1.0.20");
       await writer.remove("/services/web/old-1", -1);
       await catalog.close();
       await session.close();

@@ -6,6 +6,8 @@
  * through untouched. Real sockets and a real server; only the version is pretended.
  */
 import net from "node:net";
+import { frameSplitter } from "../../lib/zookeeper/frames.js";
+import { listenOnLoopback } from "./tcp-proxy.js";
 
 const ADD_WATCH = 106;
 const UNIMPLEMENTED = -6;
@@ -18,18 +20,16 @@ export interface Pre36Proxy {
   close(): Promise<void>;
 }
 
-/** Calls `onFrame` with each whole length-prefixed frame (prefix included) read from `socket`. */
+/** Calls `onFrame` with each whole length-prefixed frame read from `socket` (the bridge's splitter). */
 function frames(socket: net.Socket, onFrame: (frame: Buffer) => void): void {
-  let pending = Buffer.alloc(0);
-  socket.on("data", (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 4) {
-      const end = 4 + pending.readInt32BE(0);
-      if (pending.length < end) break;
-      onFrame(pending.subarray(0, end));
-      pending = pending.subarray(end);
-    }
-  });
+  socket.on(
+    "data",
+    frameSplitter(
+      onFrame,
+      () => socket,
+      () => socket.destroyed,
+    ),
+  );
 }
 
 export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
@@ -38,7 +38,9 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
   const server = net.createServer((client) => {
     const upstream = net.connect({ host: "127.0.0.1", port: targetPort });
     sockets.add(client).add(upstream);
-    let handshaken = { up: false, down: false };
+    // The first frame each way is the handshake (ConnectRequest / ConnectResponse): no xid.
+    let requestHandshakeSeen = false;
+    let replyHandshakeSeen = false;
     let outstanding = 0; // requests forwarded and not yet answered
     let lastZxid = Buffer.alloc(8);
     let refusing: number | undefined; // xid of the addWatch to refuse, once the rest is answered
@@ -61,8 +63,8 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
     };
     frames(client, (frame) => {
       if (refusing !== undefined) return; // the connection is about to close
-      if (!handshaken.up) {
-        handshaken = { ...handshaken, up: true };
+      if (!requestHandshakeSeen) {
+        requestHandshakeSeen = true;
         upstream.write(frame);
         return;
       }
@@ -75,8 +77,8 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
       upstream.write(frame);
     });
     frames(upstream, (frame) => {
-      if (!handshaken.down) {
-        handshaken = { ...handshaken, down: true };
+      if (!replyHandshakeSeen) {
+        replyHandshakeSeen = true;
       } else if (frame.readInt32BE(4) !== NOTIFICATION_XID) {
         outstanding--;
         lastZxid = Buffer.from(frame.subarray(8, 16));
@@ -87,9 +89,7 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
     client.on("close", close).on("error", close);
     upstream.on("close", close).on("error", close);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     connect: `127.0.0.1:${port}`,
     get refused() {

@@ -15,6 +15,13 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+/** Listens on a free 127.0.0.1 port; resolves with the port. */
+export async function listenOnLoopback(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const addr = server.address();
+  return typeof addr === "object" && addr ? addr.port : 0;
+}
+
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   let holed = false;
   const pairs = new Set<[net.Socket, net.Socket]>();
@@ -41,9 +48,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on("close", close).on("error", close);
     upstream.on("close", close).on("error", close);
   });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const addr = server.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const port = await listenOnLoopback(server);
   return {
     port,
     connect: `127.0.0.1:${port}`,
