@@ -17,6 +17,7 @@
  */
 import zookeeper, { type Client, type Event, type Exception } from "node-zookeeper-client";
 import jute from "node-zookeeper-client/lib/jute/index.js";
+import { connectionManagerOf } from "./connection-manager.js";
 import { newRecord } from "./jute-records.js";
 import type { CompactWatchers } from "./watchers.js";
 
@@ -49,14 +50,6 @@ interface Connection {
   watcherManager: CompactWatchers;
 }
 
-function connectionOf(client: Client): Connection {
-  const connection = (client as unknown as { connectionManager?: Connection }).connectionManager;
-  if (typeof connection?.queue !== "function" || !Array.isArray(connection.pendingQueue)) {
-    throw new Error("node-zookeeper-client has no connectionManager.queue / pendingQueue");
-  }
-  return connection;
-}
-
 const createException = (zookeeper.Exception as unknown as { create(code: number): Exception })
   .create;
 
@@ -71,7 +64,7 @@ export function queueAddWatch(
   watcher: Watcher,
   done: (error: Exception | null) => void,
 ): void {
-  const connection = connectionOf(client);
+  const connection = connectionManagerOf<Connection>(client, "queue", "pendingQueue");
   const RequestHeader = jute.protocol.RequestHeader;
   if (!RequestHeader) throw new Error("node-zookeeper-client has no jute record RequestHeader");
   const header = new RequestHeader();
@@ -91,7 +84,7 @@ export function queueAddWatch(
  * at a time.
  */
 export function installAddWatchReplies(client: Client): void {
-  const connection = connectionOf(client);
+  const connection = connectionManagerOf<Connection>(client, "pendingQueue", "onSocketData");
   const original = connection.onSocketData;
   connection.onSocketData = (frame: Buffer) => {
     const head = connection.pendingQueue[0];

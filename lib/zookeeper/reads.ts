@@ -9,6 +9,7 @@
  */
 import type { Client, Event, Exception, Stat } from "node-zookeeper-client";
 import jute, { type JuteRecord } from "node-zookeeper-client/lib/jute/index.js";
+import { connectionManagerOf } from "./connection-manager.js";
 
 type Watcher = (event: Event) => void;
 
@@ -52,14 +53,6 @@ function record(name: string): JuteRecord {
   return new RecordClass();
 }
 
-function connectionOf(client: Client): Connection {
-  const connection = (client as unknown as { connectionManager?: Connection }).connectionManager;
-  if (typeof connection?.queue !== "function") {
-    throw new Error("node-zookeeper-client has no connectionManager.queue");
-  }
-  return connection;
-}
-
 /**
  * Sends one read; `done` gets the library's error (an Exception) or the result. The watcher,
  * if any, is registered once the read succeeded, as the library does.
@@ -71,7 +64,7 @@ export function queueRead<T>(
   watcher: Watcher | undefined,
   done: (error: Exception | Error | null, result?: T) => void,
 ): void {
-  const connection = connectionOf(client);
+  const connection = connectionManagerOf<Connection>(client, "queue");
   const header = record("RequestHeader");
   header.type = kind.op;
   const payload = record(kind.payloadClass);

@@ -16,6 +16,7 @@ import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
 import { installFrameSplitter } from "./frames.js";
 import { installJuteRecords } from "./jute-records.js";
+import { queueMulti } from "./multi-request.js";
 import { installAddWatchReplies, queueAddWatch } from "./persistent-watches.js";
 import { GET_CHILDREN, GET_DATA, queueRead, type ReadKind } from "./reads.js";
 import { installCompactWatchers } from "./watchers.js";
@@ -383,13 +384,6 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
    */
   async multi(ops: readonly ZkOp[]): Promise<ZkOpResult[]> {
     const c = this.current("multi");
-    const tx = c.transaction();
-    for (const o of ops) {
-      if (o.op === "create") tx.create(o.path, o.data, this.acls, o.mode);
-      else if (o.op === "setData") tx.setData(o.path, o.data, o.version);
-      else if (o.op === "remove") tx.remove(o.path, o.version);
-      else tx.check(o.path, o.version);
-    }
     return new Promise<ZkOpResult[]>((resolve, reject) => {
       const timer = setTimeout(
         () =>
@@ -398,7 +392,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
           ),
         this.opTimeoutMs,
       );
-      tx.commit((err, results) => {
+      queueMulti(c, ops, this.acls, (err, results) => {
         clearTimeout(timer);
         if (!err) return resolve((results ?? []) as ZkOpResult[]);
         // The failing op carries its own code; the others say RUNTIME_INCONSISTENCY (-2).
