@@ -73,6 +73,8 @@ interface Phase {
   /** ZooKeeper requests and bridge CPU seconds since the baseline. */
   readonly requests: number;
   readonly cpuS: number;
+  /** ZooKeeper's CPU seconds (all its threads) since the baseline. */
+  readonly zkCpuS: number;
   /** `performance.now()` of the two ends, and the profile clock when in sync. */
   readonly presentAt: number;
   readonly syncedAt: number;
@@ -83,6 +85,7 @@ interface Phase {
 interface Baseline {
   readonly packets: number;
   readonly cpuS: number;
+  readonly zkCpuS: number;
 }
 
 runBench(async () => {
@@ -100,8 +103,14 @@ runBench(async () => {
 
   // Reference (a): a fresh session re-writing everything under existing parents.
   const refPackets = await packetsReceived(zk.port);
+  const zkCpu = () => cpuSecondsOf(zk.pid() ?? 0) ?? 0;
+  const refZkCpu = zkCpu();
+  const refClientCpu = process.cpuUsage();
   const ref = await writeReference(zk, SERVICES, PER_SERVICE, { withParents: false });
   const refARequests = (await packetsReceived(zk.port)) - refPackets;
+  const refAZkCpuS = zkCpu() - refZkCpu;
+  const { user, system } = process.cpuUsage(refClientCpu);
+  const refAClientCpuS = (user + system) / 1e6;
   console.error(`reference (a): ${total} ephemerals in ${s(ref.ms)} s`);
 
   // Reference (b): the same client, holding them, through a ZooKeeper restart.
@@ -141,6 +150,7 @@ runBench(async () => {
   const baseline = async (): Promise<Baseline> => ({
     packets: await packetsReceived(zk.port),
     cpuS: cpuSecondsOf(bridge.pid) ?? 0,
+    zkCpuS: zkCpu(),
   });
   /** Waits for every endpoint back and the bridge in sync; the phase timed from `eventAt`. */
   const recovered = async (eventAt: number, from: Baseline): Promise<Phase> => {
@@ -155,6 +165,7 @@ runBench(async () => {
       syncedMs: synced - eventAt,
       requests: (await packetsReceived(zk.port)) - from.packets,
       cpuS: (cpuSecondsOf(bridge.pid) ?? 0) - from.cpuS,
+      zkCpuS: zkCpu() - from.zkCpuS,
       presentAt,
       syncedAt: synced,
       toUs,
@@ -176,9 +187,11 @@ runBench(async () => {
   });
   bridge.signal("SIGCONT");
   const contAt = performance.now();
+  const expiredZkCpuS = zkCpu();
   const aFromUs = monotonicUs();
   const leftAfterExpiry = await ephemeralsCount(zk.port);
-  const a = await recovered(expiredAt, aFrom);
+  // ZooKeeper's CPU from the expiry: its own work of expiring the session is not recovery.
+  const a = await recovered(expiredAt, { ...aFrom, zkCpuS: expiredZkCpuS });
   console.error(`(a) all back ${s(a.ms)} s after the expiry`);
 
   // (b) ZooKeeper restart.
@@ -187,7 +200,11 @@ runBench(async () => {
   const servingAt = await zk.restart(ZK_DOWN_MS);
   const bFromUs = monotonicUs();
   // ZooKeeper's counters restart with the server; the bridge's CPU counts from before the kill.
-  const b = await recovered(servingAt, { packets: await packetsReceived(zk.port), cpuS: bCpu });
+  const b = await recovered(servingAt, {
+    packets: await packetsReceived(zk.port),
+    cpuS: bCpu,
+    zkCpuS: zkCpu(),
+  });
   const memory = memoryOf(bridge.pid);
   await bridge.stop();
 
@@ -210,6 +227,7 @@ runBench(async () => {
         "bridge ÷ reference",
         "bridge ZooKeeper requests",
         "bridge CPU (s)",
+        "ZooKeeper CPU (s): bridge / reference",
       ],
       [
         "(a) session expired (SIGSTOP past the timeout, SIGCONT at expiry)",
@@ -219,6 +237,7 @@ runBench(async () => {
         ratio(a.ms, ref.ms),
         a.requests.toLocaleString("en-US"),
         a.cpuS.toFixed(1),
+        `${a.zkCpuS.toFixed(1)} / ${refAZkCpuS.toFixed(1)}`,
       ],
       [
         `(b) ZooKeeper restarted (down ${ZK_DOWN_MS} ms, same data), from serving`,
@@ -228,12 +247,13 @@ runBench(async () => {
         ratio(b.syncedMs, refB),
         b.requests.toLocaleString("en-US"),
         b.cpuS.toFixed(1),
+        `${b.zkCpuS.toFixed(1)} / –`,
       ],
     ]),
   );
   console.log(
     "\nreference (a): new session + the same ephemerals, same bytes, multi 200 × 4 in flight, parents existing (ZooKeeper requests: " +
-      `${refARequests}); reference (b): a plain client holding them, from ZooKeeper serving to its session resumed.` +
+      `${refARequests}, client CPU ${refAClientCpuS.toFixed(1)} s); reference (b): a plain client holding them, from ZooKeeper serving to its session resumed.` +
       `\n(b)'s ratio compares the bridge's /readyz-in-sync time. Ephemerals left right after the expiry: ${leftAfterExpiry}.` +
       `\nbridge peak RSS ${memory ? MB(memory.peakRss) : "–"} MB. ZooKeeper jute.maxbuffer: ${JUTE_MAX_BUFFER || "default (1 MiB)"}.`,
   );
