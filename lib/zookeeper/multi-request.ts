@@ -9,12 +9,14 @@
  *
  * Wire format (ZooKeeper's MultiOperationRecord): per op a MultiHeader {int type, boolean
  * done = false, int err = -1} and the op's request record; then MultiHeader {-1, true, -1}.
- * The reply is the library's own TransactionResponse (it picks it by the header's op code).
+ * A multi's reply is the library's own TransactionResponse (it picks it by the header's op
+ * code). The same body carries a ZooKeeper 3.6 multiRead's reads (lib/zookeeper/multi-read.ts).
  */
 import zookeeper, { type ACL, type Client, type Exception } from "node-zookeeper-client";
 import jute, { type JuteRecord } from "node-zookeeper-client/lib/jute/index.js";
 import { connectionManagerOf } from "./connection-manager.js";
-import type { ZkOp } from "./session.js";
+import { createException } from "./raw-replies.js";
+import type { ZkOp, ZkRead } from "./session.js";
 
 /** Per op of a multi's reply, as the library's TransactionResponse reads it. */
 export interface MultiResult {
@@ -30,9 +32,6 @@ interface Connection {
     callback: (error: Exception | null, response?: { payload: { results: MultiResult[] } }) => void,
   ): void;
 }
-
-const createException = (zookeeper.Exception as unknown as { create(code: number): Exception })
-  .create;
 
 /**
  * Sends a multi as the library's `transaction().commit()` does, with the lean body. `done`
@@ -63,12 +62,16 @@ const OP = {
   remove: jute.OP_CODES.DELETE,
   setData: jute.OP_CODES.SET_DATA,
   check: jute.OP_CODES.CHECK,
+  getData: jute.OP_CODES.GET_DATA,
+  /** GetChildrenRequest (op 8), the only children read a multiRead takes. */
+  getChildren: 8,
 } as const;
 
 /** int type, boolean done, int err. */
 const HEADER_BYTES = 4 + 1 + 4;
 
 const encodedAcls = new WeakMap<readonly ACL[], Buffer>();
+const NO_ACLS: readonly ACL[] = [];
 
 /** vector<ACL>: count, then each ACL record, as the library's own records write them. */
 function aclBytes(acls: readonly ACL[]): Buffer {
@@ -94,8 +97,9 @@ export class MultiRequest {
   private bytes: Buffer | undefined;
 
   constructor(
-    private readonly ops: readonly ZkOp[],
-    private readonly acls: readonly ACL[],
+    private readonly ops: ReadonlyArray<ZkOp | ZkRead>,
+    /** For creates; a multiRead has none. */
+    private readonly acls: readonly ACL[] = NO_ACLS,
   ) {}
 
   /** Called by the library's queue before the request is written (as for its own records). */
@@ -127,6 +131,7 @@ export class MultiRequest {
       size += HEADER_BYTES + 4 + Buffer.byteLength(paths[i] as string);
       if (o.op === "create") size += 4 + o.data.length + acl.length + 4;
       else if (o.op === "setData") size += 4 + o.data.length + 4;
+      else if (o.op === "getData" || o.op === "getChildren") size += 1;
       else size += 4;
     });
     const b = Buffer.allocUnsafe(size); // every byte is written below
@@ -151,6 +156,10 @@ export class MultiRequest {
         case "remove":
         case "check":
           at = b.writeInt32BE(o.version, at);
+          break;
+        case "getData":
+        case "getChildren":
+          at = b.writeUInt8(0, at); // no watch: a multiRead sets none
           break;
       }
     });

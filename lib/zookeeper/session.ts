@@ -16,8 +16,10 @@ import { digestAcls, OPEN_ACLS, type ZkAuth } from "./auth.js";
 import { ZkError } from "./errors.js";
 import { installFrameSplitter } from "./frames.js";
 import { installJuteRecords } from "./jute-records.js";
+import { queueMultiRead, type RawReadResult } from "./multi-read.js";
 import { queueMulti } from "./multi-request.js";
-import { installAddWatchReplies, queueAddWatch } from "./persistent-watches.js";
+import { queueAddWatch } from "./persistent-watches.js";
+import { installRawReplies } from "./raw-replies.js";
 import { GET_CHILDREN, GET_DATA, queueRead, type ReadKind } from "./reads.js";
 import { installCompactWatchers } from "./watchers.js";
 import { installWriteBatching } from "./write-batching.js";
@@ -53,6 +55,15 @@ export type ZkOp =
   | { op: "remove"; path: string; version: number }
   | { op: "check"; path: string; version: number };
 
+/** One read of a `multiRead`. */
+export type ZkRead = { op: "getChildren"; path: string } | { op: "getData"; path: string };
+
+/** Per read of a `multiRead`: its result, or the server's error for that read alone. */
+export type ZkReadResult =
+  | { readonly children: string[] }
+  | { readonly data: Buffer; readonly stat: Stat }
+  | { readonly error: ZkError };
+
 /** Per op of a successful multi: the created path (with any sequence suffix), or the new stat. */
 export interface ZkOpResult {
   readonly path?: string;
@@ -76,6 +87,10 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
   private handshakeTimer: NodeJS.Timeout | undefined;
   private handshakeDeadlineMs = FIRST_HANDSHAKE_DEADLINE_MS;
   private closing = false;
+  /** Undefined until a multiRead is answered; false once one was UNIMPLEMENTED (before 3.6). */
+  private multiReadSupported: boolean | undefined;
+  /** The first multiRead, while support is not known yet: the others wait for it. */
+  private multiReadProbe: Promise<void> | undefined;
   private readonly opTimeoutMs: number;
   private readonly probeIntervalMs: number;
   readonly acls: ACL[];
@@ -149,7 +164,7 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
       retries: 0,
     });
     installCompactWatchers(client);
-    installAddWatchReplies(client); // before the splitter: it wants whole frames
+    installRawReplies(client); // before the splitter: it wants whole frames
     installFrameSplitter(client);
     installWriteBatching(client);
     this.client = client;
@@ -335,6 +350,79 @@ export class ZkSession extends EventEmitter<ZkSessionEvents> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Several reads in one request (ZooKeeper 3.6+ `multiRead`), without watches: per read its
+   * result, or the server's error for it (NO_NODE, NO_AUTH); a lost connection rejects the
+   * whole. An older server answers UNIMPLEMENTED and closes the connection; from then on, for
+   * the life of the process, the reads go one per request. Until a first multiRead has been
+   * answered, others wait for it, so an older server refuses one, not every one in flight.
+   */
+  async multiRead(reads: readonly ZkRead[]): Promise<ZkReadResult[]> {
+    if (reads.length === 0) return [];
+    while (this.multiReadSupported === undefined && this.multiReadProbe) {
+      await this.multiReadProbe;
+    }
+    if (this.multiReadSupported === false) return this.readOneByOne(reads);
+    let probed: (() => void) | undefined;
+    if (this.multiReadSupported === undefined) {
+      this.multiReadProbe = new Promise<void>((resolve) => {
+        probed = resolve;
+      });
+    }
+    try {
+      const results = await this.sendMultiRead(reads);
+      this.multiReadSupported = true;
+      return results;
+    } catch (err) {
+      if (!(err instanceof ZkError && err.code === "UNIMPLEMENTED")) throw err;
+      this.multiReadUnsupported();
+      return this.readOneByOne(reads);
+    } finally {
+      if (probed) {
+        this.multiReadProbe = undefined;
+        probed();
+      }
+    }
+  }
+
+  private multiReadUnsupported(): void {
+    if (this.multiReadSupported === false) return;
+    this.multiReadSupported = false;
+    this.opts.logger.warn(
+      "ZooKeeper is older than 3.6 (multiRead UNIMPLEMENTED): reading one node per request from now on",
+    );
+  }
+
+  private async sendMultiRead(reads: readonly ZkRead[]): Promise<ZkReadResult[]> {
+    const what = `multiRead of ${reads.length}`;
+    const c = this.current(what);
+    const raw = await this.call<RawReadResult[]>((cb) => queueMultiRead(c, reads, cb), what);
+    return raw.map((r, i) =>
+      "errorCode" in r
+        ? {
+            error: ZkError.fromCode(
+              r.errorCode,
+              describe(reads[i]?.op ?? "", reads[i]?.path ?? ""),
+            ),
+          }
+        : r,
+    );
+  }
+
+  private readOneByOne(reads: readonly ZkRead[]): Promise<ZkReadResult[]> {
+    return Promise.all(
+      reads.map((r) =>
+        (r.op === "getData"
+          ? this.getData(r.path)
+          : this.getChildren(r.path).then((children) => ({ children }))
+        ).catch((err: unknown): ZkReadResult => {
+          if (err instanceof ZkError && !err.transient) return { error: err };
+          throw err;
+        }),
+      ),
+    );
   }
 
   async exists(path: string, watcher?: Watcher): Promise<Stat | null> {

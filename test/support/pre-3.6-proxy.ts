@@ -1,21 +1,23 @@
 /**
  * A loopback proxy in front of a real ZooKeeper that makes it look older than 3.6 to clients:
- * an `addWatch` request (opcode 106) is answered as ZooKeeper 3.5's UnimplementedRequestProcessor
- * answers any op it does not know: once every earlier request has its reply, an UNIMPLEMENTED
- * reply header, then the connection is closed (the session lives on). Everything else passes
+ * an `addWatch` or `multiRead` request (opcodes 106, 22) is answered as ZooKeeper 3.5's
+ * UnimplementedRequestProcessor answers any op it does not know: once every earlier request
+ * has its reply, an UNIMPLEMENTED reply header, then the connection is closed (the session
+ * lives on). Everything else passes
  * through untouched. Real sockets and a real server; only the version is pretended.
  */
 import net from "node:net";
 import { frameSplitter } from "../../lib/zookeeper/frames.js";
 import { listenOnLoopback } from "./tcp-proxy.js";
 
-const ADD_WATCH = 106;
+/** addWatch and multiRead, which ZooKeeper 3.6 added. */
+const NEW_IN_3_6 = new Set([106, 22]);
 const UNIMPLEMENTED = -6;
 const NOTIFICATION_XID = -1;
 
 export interface Pre36Proxy {
   readonly connect: string;
-  /** addWatch requests refused so far. */
+  /** 3.6 requests refused so far. */
   readonly refused: number;
   close(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
     let replyHandshakeSeen = false;
     let outstanding = 0; // requests forwarded and not yet answered
     let lastZxid = Buffer.alloc(8);
-    let refusing: number | undefined; // xid of the addWatch to refuse, once the rest is answered
+    let refusing: number | undefined; // xid of the request to refuse, once the rest is answered
     const close = () => {
       client.destroy();
       upstream.destroy();
@@ -68,7 +70,7 @@ export async function startPre36Proxy(targetPort: number): Promise<Pre36Proxy> {
         upstream.write(frame);
         return;
       }
-      if (frame.length >= 12 && frame.readInt32BE(8) === ADD_WATCH) {
+      if (frame.length >= 12 && NEW_IN_3_6.has(frame.readInt32BE(8))) {
         refusing = frame.readInt32BE(4);
         refuseIfDue();
         return;

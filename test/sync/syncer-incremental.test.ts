@@ -191,11 +191,16 @@ describe("Syncer: incremental passes", () => {
       );
     }
     const { session, syncer } = await start(source, 150);
-    let reads = 0;
+    let reads = 0; // node reads, one by one or in a multiRead
     const getData = session.getData.bind(session);
     session.getData = (path) => {
       reads++;
       return getData(path);
+    };
+    const multiRead = session.multiRead.bind(session);
+    session.multiRead = (batch) => {
+      reads += batch.filter((r) => r.op === "getData").length;
+      return multiRead(batch);
     };
     syncer.start();
     t.defer(() => syncer.stop());
@@ -228,10 +233,11 @@ describe("Syncer: incremental passes", () => {
     const gate = new TestGate();
     const { session, syncer } = await start(source, undefined, gate);
     let reads = 0;
-    const getData = session.getData.bind(session);
-    session.getData = (path) => {
-      if (/^\/services\/s\d+\/i\d+$/.test(path)) reads++; // instance nodes only
-      return getData(path);
+    const multiRead = session.multiRead.bind(session);
+    session.multiRead = (batch) => {
+      for (const r of batch)
+        if (r.op === "getData" && /^\/services\/s\d+\/i\d+$/.test(r.path)) reads++;
+      return multiRead(batch);
     };
     syncer.start();
     t.defer(() => syncer.stop());

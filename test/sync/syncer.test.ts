@@ -4,6 +4,7 @@ import { decodeCurator } from "../../lib/formats/curator.js";
 import { decodeServerSet } from "../../lib/formats/serverset.js";
 import type { DesiredRegistration } from "../../lib/registration.js";
 import type { ZkSession } from "../../lib/zookeeper/session.js";
+import { startPre36Proxy } from "../support/pre-3.6-proxy.js";
 import { openSession } from "../support/session.js";
 import { StaticSource } from "../support/static-source.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
@@ -223,35 +224,50 @@ describe("Syncer against a real ZooKeeper", () => {
     expect(await children(obs, "/serversets/web.shop")).toHaveLength(1);
   });
 
-  it("a restart over many parents adopts, removes and creates across scan batches", async () => {
-    const obs = await session();
-    const svc = (n: number, e: number) =>
-      reg(`web-${e}`, `10.${2 + (n >> 8)}.${n & 255}.${e}`, {
-        service: `svc-${n}`,
-        parent: `/services/svc-${n}`,
-      });
-    const range = (from: number, to: number) =>
-      Array.from({ length: to - from }, (_, i) => from + i).flatMap((n) =>
-        [0, 1, 2, 3, 4].map((e) => svc(n, e)),
+  for (const older of [false, true]) {
+    const server = older
+      ? "a server older than 3.6 (reads one by one)"
+      : "ZooKeeper 3.8 (multiRead)";
+    it(`a restart over many parents adopts, removes and creates across scan batches, on ${server}`, async () => {
+      const obs = await session();
+      const svc = (n: number, e: number) =>
+        reg(`web-${e}`, `10.${2 + (n >> 8)}.${n & 255}.${e}`, {
+          service: `svc-${n}`,
+          parent: `/services/svc-${n}`,
+        });
+      const range = (from: number, to: number) =>
+        Array.from({ length: to - from }, (_, i) => from + i).flatMap((n) =>
+          [0, 1, 2, 3, 4].map((e) => svc(n, e)),
+        );
+      const first = await bridge(new StaticSource(range(0, 300)));
+      await waitUntil("first in sync", async () => first.syncer.status().inSync, 20_000);
+      await first.syncer.stop(); // its session stays open, holding all 1,500
+      await obs.create(
+        "/services/svc-250/theirs",
+        Buffer.from("x"),
+        zookeeper.CreateMode.EPHEMERAL,
       );
-    const first = await bridge(new StaticSource(range(0, 300)));
-    await waitUntil("first in sync", async () => first.syncer.status().inSync, 20_000);
-    await first.syncer.stop(); // its session stays open, holding all 1,500
-    await obs.create("/services/svc-250/theirs", Buffer.from("x"), zookeeper.CreateMode.EPHEMERAL);
-    // Scanned parents: svc-0..199 still wanted (1,000: one batch), svc-200..299 no longer
-    // (another batch); svc-300..349 do not exist yet (planned after the scan).
-    const second = await bridge(new StaticSource([...range(0, 200), ...range(300, 350)], true));
-    await waitUntil("second in sync", async () => second.syncer.status().inSync, 20_000);
-    expect(second.syncer.status().owned).toBe(1250);
-    for (const n of [0, 123, 199, 300, 349]) {
-      const names = await children(obs, `/services/svc-${n}`);
-      expect(names).toEqual(["web-0", "web-1", "web-2", "web-3", "web-4"]);
-      const stat = await obs.exists(`/services/svc-${n}/web-3`);
-      expect(stat?.ephemeralOwner.toString("hex")).toBe(second.s.sessionId);
-    }
-    expect(await obs.exists("/services/svc-200")).toBeNull();
-    expect(await children(obs, "/services/svc-250")).toEqual(["theirs"]);
-  });
+      const [hostPort = "", chroot = ""] = t.connect.split(/(?=\/)/);
+      const proxy = older ? await startPre36Proxy(Number(hostPort.split(":")[1])) : undefined;
+      if (proxy) t.defer(() => proxy.close());
+      // Scanned parents: svc-0..199 still wanted (1,000: one batch), svc-200..299 no longer
+      // (another batch); svc-300..349 do not exist yet (planned after the scan).
+      const second = await bridge(new StaticSource([...range(0, 200), ...range(300, 350)], true), {
+        conn: proxy ? `${proxy.connect}${chroot}` : t.connect,
+      });
+      await waitUntil("second in sync", async () => second.syncer.status().inSync, 20_000);
+      expect(second.syncer.status().owned).toBe(1250);
+      for (const n of [0, 123, 199, 300, 349]) {
+        const names = await children(obs, `/services/svc-${n}`);
+        expect(names).toEqual(["web-0", "web-1", "web-2", "web-3", "web-4"]);
+        const stat = await obs.exists(`/services/svc-${n}/web-3`);
+        expect(stat?.ephemeralOwner.toString("hex")).toBe(second.s.sessionId);
+      }
+      expect(await obs.exists("/services/svc-200")).toBeNull();
+      expect(await children(obs, "/services/svc-250")).toEqual(["theirs"]);
+      if (proxy) expect(proxy.refused).toBe(1); // multiRead asked once, then never again
+    });
+  }
 
   it("after session expiry every registration comes back", async () => {
     const zk = await startZooKeeper();
