@@ -51,7 +51,12 @@ import { allRegistered, spawnSyncBridge } from "./support/sync-bridge.js";
 import { markdownTable } from "./support/table.js";
 import { sleep, waitFor } from "./support/wait.js";
 import { dropConnection } from "./support/zk-client.js";
-import { ephemeralsCount, packetsReceived, waitForEphemerals } from "./support/zk4lw.js";
+import {
+  ephemeralsCount,
+  packetsReceived,
+  srvrNodeCount,
+  waitForEphemerals,
+} from "./support/zk4lw.js";
 import { startBenchZooKeeper } from "./support/zookeeper.js";
 
 const SERVICES = numberArg("services", 10_000);
@@ -133,7 +138,10 @@ runBench(async () => {
       throw new Error("the reference client did not resume its session within 120 s");
     }),
   ]);
-  const refPresentAt = await waitForEphemerals(zk.port, (n) => n >= total, { timeoutMs: 60_000 });
+  const refPresentAt = await waitForEphemerals(zk.port, (n) => n >= total, {
+    timeoutMs: 60_000,
+    nodes: (znodes) => znodes >= total,
+  });
   const refB = Math.max(refResumedAt, refPresentAt) - refServing;
   console.error(`reference (b): session resumed ${s(refB)} s after ZooKeeper served again`);
   await ref.close();
@@ -152,11 +160,16 @@ runBench(async () => {
     cpuS: cpuSecondsOf(bridge.pid) ?? 0,
     zkCpuS: zkCpu(),
   });
+  // The znode count with everything registered, so the polls can read the cheap `srvr`
+  // until it is near (see waitForEphemerals): a little slack for the bridge's own nodes.
+  let fullNodes = total + 1;
+  const nearlyFull = (znodes: number) => znodes >= fullNodes - 10;
   /** Waits for every endpoint back and the bridge in sync; the phase timed from `eventAt`. */
   const recovered = async (eventAt: number, from: Baseline): Promise<Phase> => {
     const presentAt = await waitForEphemerals(zk.port, registered, {
       timeoutMs: 1_800_000,
       check: () => bridge.assertAlive(),
+      nodes: nearlyFull,
     });
     const synced = await syncedAt(bridge);
     const toUs = monotonicUs();
@@ -174,8 +187,10 @@ runBench(async () => {
   await waitForEphemerals(zk.port, registered, {
     timeoutMs: 1_800_000,
     check: () => bridge.assertAlive(),
+    nodes: nearlyFull,
   });
   await waitFor("the bridge in sync", () => inSync(bridge), { timeoutMs: 600_000 });
+  fullNodes = (await srvrNodeCount(zk.port)) ?? fullNodes;
   console.error(`bridge registered ${total} endpoints; freezing it for the session to expire`);
 
   // (a) Session expiry.
@@ -184,6 +199,7 @@ runBench(async () => {
   const expiredAt = await waitForEphemerals(zk.port, (n) => n < total + 1, {
     timeoutMs: SESSION_TIMEOUT_S * 3000 + 10_000,
     intervalMs: 5,
+    nodes: (znodes) => znodes < fullNodes, // the expiry drops them all at once
   });
   bridge.signal("SIGCONT");
   const contAt = performance.now();

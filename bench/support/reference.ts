@@ -16,7 +16,7 @@ import {
   PERSISTENT,
   writeBatched,
 } from "./zk-client.js";
-import { ephemeralsCount, waitForEphemerals } from "./zk4lw.js";
+import { ephemeralsCount, srvrNodeCount, waitForEphemerals } from "./zk4lw.js";
 
 export const REF_ROOT = "/bench-ref";
 
@@ -91,9 +91,13 @@ export async function writeReference(
     ms,
     async close() {
       const before = await ephemeralsCount(zk.port);
+      const nodesBefore = (await srvrNodeCount(zk.port)) ?? Number.POSITIVE_INFINITY;
       await closeClient(client);
       const total = services * perService;
-      await waitForEphemerals(zk.port, (n) => n <= before - total, { timeoutMs: 60_000 });
+      await waitForEphemerals(zk.port, (n) => n <= before - total, {
+        timeoutMs: 60_000,
+        nodes: (znodes) => znodes <= nodesBefore - total,
+      });
     },
   };
 }

@@ -22,6 +22,14 @@ export interface BenchZooKeeper extends ZooKeeperServer {
   restart(downMs: number): Promise<number>;
 }
 
+/**
+ * ZooKeeper as zkServer.sh runs it: its default heap (ZK_SERVER_HEAP, 1000 MB) and the JVM's
+ * own GC and JIT choices, not the tests' quick-start flags (C1 only, serial GC, 512 MiB). With
+ * those, the server's CPU per write grew with its heap: a recovery measured after the
+ * reference, with twice the live znodes, cost ZooKeeper half as much CPU again.
+ */
+const SERVER_JVM = ["-Xmx1000m"];
+
 export interface BenchZooKeeperOptions {
   readonly tickMs?: number;
   /**
@@ -43,7 +51,7 @@ export async function startBenchZooKeeper(
     const current = process.env.JAVA_TOOL_OPTIONS ?? "";
     if (!current.includes(flag)) process.env.JAVA_TOOL_OPTIONS = `${current} ${flag}`.trim();
   }
-  const zk = await startZooKeeper({ tickMs: opts.tickMs ?? 250 });
+  const zk = await startZooKeeper({ tickMs: opts.tickMs ?? 250, jvmFlags: SERVER_JVM });
   const cfg = path.join(zk.dataDir, "zoo.cfg");
   const pid = () => pidsByCommandLine(cfg)[0];
   own({
