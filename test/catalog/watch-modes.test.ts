@@ -67,11 +67,30 @@ const register = (service: string, id: string, address: string) =>
   writer.create(`/services/${service}/${id}`, curatorJson(service, id, address, 80), PERSISTENT);
 
 describe("on ZooKeeper 3.6+", () => {
-  it("holds one watch per tree, whatever the number of nodes", async () => {
+  it("holds one watch per tree, whatever the number of nodes; reads in multiRead batches", async () => {
     const session = await openSession(connect);
+    let oneByOne = 0;
+    let requests = 0;
+    const { getData, getChildren, multiRead } = session;
+    session.getData = (...args) => {
+      oneByOne++;
+      return getData.apply(session, args);
+    };
+    session.getChildren = (...args) => {
+      oneByOne++;
+      return getChildren.apply(session, args);
+    };
+    session.multiRead = (...args) => {
+      requests++;
+      return multiRead.apply(session, args);
+    };
     const { catalog } = catalogOn(session);
     try {
       await waitUntil("synced", () => addresses(catalog, "web").length === 20);
+      // Two roots, a service, its 20 nodes (and a serverset tree if any): a few requests.
+      expect(oneByOne).toBe(0);
+      expect(requests).toBeGreaterThan(0);
+      expect(requests).toBeLessThanOrEqual(5);
       await register("web", "web-21", "10.1.0.21");
       await waitUntil("web-21", () => addresses(catalog, "web").includes("10.1.0.21"));
       expect(await watchedPaths(session.sessionId ?? "")).toEqual(["/serversets", "/services"]);
