@@ -83,7 +83,9 @@ export class ReadBatcher {
         .then(
           (results) => {
             batch.forEach((p, i) => {
-              p.settle(results[i], new Error(`${p.read.op} ${p.read.path}: no result`));
+              const result = results[i];
+              if (result) p.settle(result);
+              else p.settle(undefined, new Error(`${p.read.op} ${p.read.path}: no result`));
             });
           },
           (error: unknown) => {
