@@ -32,8 +32,15 @@ export type RawReadResult =
   | { readonly data: Buffer; readonly stat: Stat }
   | { readonly errorCode: number };
 
-/** Decodes a multiRead reply body; throws on one that does not parse or answers too few reads. */
-export function decodeMultiReadReply(body: Buffer, reads: number): RawReadResult[] {
+/** The result type a read's own answer carries (an error is ERROR, -1). */
+const RESULT_TYPE = { getChildren: GET_CHILDREN, getData: jute.OP_CODES.GET_DATA } as const;
+
+/**
+ * Decodes a multiRead reply body; throws on one that does not parse, answers a read with
+ * another op's result, or answers too few reads. So each result is of its read's kind, or an
+ * error.
+ */
+export function decodeMultiReadReply(body: Buffer, reads: readonly ZkRead[]): RawReadResult[] {
   const results: RawReadResult[] = [];
   let at = 0;
   for (;;) {
@@ -41,6 +48,11 @@ export function decodeMultiReadReply(body: Buffer, reads: number): RawReadResult
     const done = body.readUInt8(at + 4) !== 0;
     at += HEADER_BYTES;
     if (done) break;
+    const read = reads[results.length];
+    if (read === undefined) throw new Error(`more results than the ${reads.length} reads`);
+    if (type !== jute.OP_CODES.ERROR && type !== RESULT_TYPE[read.op]) {
+      throw new Error(`a result of type ${type} for ${read.op} ${read.path}`);
+    }
     if (type === GET_CHILDREN) {
       const response = newRecord(CHILDREN_RESPONSE, []);
       at += response.deserialize(body, at);
@@ -54,14 +66,14 @@ export function decodeMultiReadReply(body: Buffer, reads: number): RawReadResult
         data: (response.data as Buffer | undefined) ?? EMPTY,
         stat: response.stat as Stat,
       });
-    } else if (type === jute.OP_CODES.ERROR) {
+    } else {
       results.push({ errorCode: body.readInt32BE(at) });
       at += 4;
-    } else {
-      throw new Error(`result of type ${type}`);
     }
   }
-  if (results.length !== reads) throw new Error(`${results.length} results for ${reads} reads`);
+  if (results.length !== reads.length) {
+    throw new Error(`${results.length} results for ${reads.length} reads`);
+  }
   return results;
 }
 
@@ -75,7 +87,7 @@ export function queueMultiRead(
     if (error || !body) return done(error ?? new Error("no reply"));
     let results: RawReadResult[];
     try {
-      results = decodeMultiReadReply(body, reads.length);
+      results = decodeMultiReadReply(body, reads);
     } catch (err) {
       return done(new Error(`malformed multiRead reply: ${(err as Error).message}`));
     }

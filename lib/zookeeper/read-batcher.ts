@@ -40,27 +40,23 @@ export class ReadBatcher {
   }
 
   getData(path: string): Promise<{ data: Buffer; stat: Stat }> {
-    return this.enqueue({ op: "getData", path }).then((r) => {
-      if ("data" in r) return r;
-      throw new Error(`getData ${path}: a getChildren result`);
-    });
+    // A result is of its read's kind or an error (decodeMultiReadReply checks).
+    return this.enqueue({ op: "getData", path }) as Promise<{ data: Buffer; stat: Stat }>;
   }
 
   getChildren(path: string): Promise<string[]> {
-    return this.enqueue({ op: "getChildren", path }).then((r) => {
-      if ("children" in r) return r.children;
-      throw new Error(`getChildren ${path}: a getData result`);
-    });
+    return this.enqueue({ op: "getChildren", path }) as Promise<string[]>;
   }
 
-  private enqueue(read: ZkRead): Promise<Exclude<ZkReadResult, { error: unknown }>> {
+  /** Settles with the read's value: the data and stat, or the children's names. */
+  private enqueue(read: ZkRead): Promise<unknown> {
     return new Promise((resolve, reject) => {
       this.queue.push({
         read,
         settle: (result, error) => {
           if (result === undefined) reject(error);
           else if ("error" in result) reject(result.error);
-          else resolve(result);
+          else resolve("children" in result ? result.children : result);
         },
       });
       // Reads asked for in the same tick share the request.

@@ -119,22 +119,38 @@ describe("multiRead", () => {
 });
 
 describe("decodeMultiReadReply", () => {
+  const one: ZkRead[] = [{ op: "getData", path: "/a" }];
+  const two: ZkRead[] = [...one, { op: "getChildren", path: "/b" }];
   const end = Buffer.from("ffffffff01ffffffff", "hex");
   const errorResult = Buffer.from("ffffffff00ffffff9bffffff9b", "hex"); // NO_NODE (-101)
 
   it("reads an error result and the end marker", () => {
-    expect(decodeMultiReadReply(Buffer.concat([errorResult, end]), 1)).toEqual([
+    expect(decodeMultiReadReply(Buffer.concat([errorResult, end]), one)).toEqual([
       { errorCode: -101 },
     ]);
   });
 
   it("throws on a body cut short, a result of an unknown type, or too few results", () => {
-    expect(() => decodeMultiReadReply(errorResult.subarray(0, 7), 1)).toThrow();
-    expect(() => decodeMultiReadReply(errorResult, 1)).toThrow(); // no end marker
+    expect(() => decodeMultiReadReply(errorResult.subarray(0, 7), one)).toThrow();
+    expect(() => decodeMultiReadReply(errorResult, one)).toThrow(); // no end marker
     const unknown = Buffer.from("0000000e00000000000000", "hex"); // type 14 (a multi's)
-    expect(() => decodeMultiReadReply(Buffer.concat([unknown, end]), 1)).toThrow(/type 14/);
-    expect(() => decodeMultiReadReply(Buffer.concat([errorResult, end]), 2)).toThrow(
+    expect(() => decodeMultiReadReply(Buffer.concat([unknown, end]), one)).toThrow(/type 14/);
+    expect(() => decodeMultiReadReply(Buffer.concat([errorResult, end]), two)).toThrow(
       /1 results for 2/,
+    );
+  });
+
+  it("throws on a result of another read's kind, or more results than reads", () => {
+    const noChildren = Buffer.from("000000080000000000" + "00000000", "hex"); // getChildren: []
+    expect(() => decodeMultiReadReply(Buffer.concat([noChildren, end]), one)).toThrow(
+      /type 8 for getData \/a/,
+    );
+    expect(decodeMultiReadReply(Buffer.concat([errorResult, noChildren, end]), two)).toEqual([
+      { errorCode: -101 },
+      { children: [] },
+    ]);
+    expect(() => decodeMultiReadReply(Buffer.concat([errorResult, errorResult, end]), one)).toThrow(
+      /more results than the 1 reads/,
     );
   });
 });
