@@ -4,9 +4,12 @@
  * listeners; no I/O, no timers.
  *
  * The registry changes many times a second, so positive answers outlive snapshots: each
- * remembers the services it was read from and stays valid while those are the same objects
- * (services are immutable and recompiled only when they change). Negative and apex answers
- * carry the SOA serial, which moves with every snapshot: they live for one snapshot only.
+ * remembers the service lookups it was read from and stays valid while they would find the
+ * same: a service found is still current until its builder marks it superseded (services are
+ * immutable and recompiled only when they change); a name not found stays absent while no
+ * snapshot adds names. So re-checking an answer after a new snapshot reads flags, not maps.
+ * Negative and apex answers carry the SOA serial, which moves with every snapshot: they live
+ * for one snapshot only.
  */
 import { RCODE } from "./records.js";
 import type { ServiceNode, Snapshot } from "./snapshot.js";
@@ -32,10 +35,10 @@ interface DurableEntry {
   readonly body: EncodedBody;
   readonly dependencies: readonly Dependency[];
   /**
-   * The responder's number for the last snapshot it was checked against (a number, not the
-   * snapshot: an entry must not keep an old snapshot alive).
+   * The generation of the last snapshot it was checked against (a number, not the snapshot:
+   * an entry must not keep an old snapshot alive).
    */
-  checkedFor: number;
+  checkedIn: number;
 }
 
 /** Where answers come from; `undefined` means "not servable now" (SERVFAIL). */
@@ -68,8 +71,9 @@ export class Responder {
   readonly maxUdpPayload: number;
   private readonly cacheEntries: number;
   private cacheFor: Snapshot | undefined;
-  /** Counts the snapshots seen; `cacheFor` is number `snapshotNumber`. */
-  private snapshotNumber = 0;
+  /** Lineage and generation the positive cache was last checked against. */
+  private cacheLineage: object | undefined;
+  private cacheGeneration = 0;
   private cache = new Map<string, DurableEntry>();
   private negativeCache = new Map<string, EncodedBody>();
   private readonly negativeEntries: number;
@@ -117,8 +121,8 @@ export class Responder {
     const snapshot = this.source.current();
     if (snapshot !== this.cacheFor) {
       this.cacheFor = snapshot;
-      this.snapshotNumber++;
       this.negativeCache = new Map();
+      if (snapshot) this.followLineage(snapshot);
     }
     const key = this.questionKey(query, q);
     let entry = snapshot && (this.durable(key, snapshot) ?? this.negativeCache.get(key));
@@ -135,18 +139,35 @@ export class Responder {
     return assembleReply(query, q, entry, limit, payload, this.rotation);
   }
 
-  /** The cached positive answer for `key` if the services it was read from are unchanged. */
+  /**
+   * Flags and generations only order snapshots of one builder, read forwards: a snapshot of
+   * another builder, or an older one, starts the positive cache afresh.
+   */
+  private followLineage(snapshot: Snapshot): void {
+    if (snapshot.lineage !== this.cacheLineage || snapshot.generation < this.cacheGeneration) {
+      this.cache.clear();
+      this.cacheLineage = snapshot.lineage;
+    }
+    this.cacheGeneration = snapshot.generation;
+  }
+
+  /** The cached positive answer for `key` if its lookups would find the same now. */
   private durable(key: string, snapshot: Snapshot): EncodedBody | undefined {
     const hit = this.cache.get(key);
     if (hit === undefined) return undefined;
-    if (hit.checkedFor !== this.snapshotNumber) {
+    if (hit.checkedIn !== snapshot.generation) {
+      const namesAdded = snapshot.namesAddedIn > hit.checkedIn;
       for (const [name, found] of hit.dependencies) {
-        if (snapshot.services.get(name) !== found) {
+        const stale =
+          found === undefined
+            ? namesAdded && snapshot.services.get(name) !== undefined
+            : found.superseded;
+        if (stale) {
           this.cache.delete(key);
           return undefined;
         }
       }
-      hit.checkedFor = this.snapshotNumber;
+      hit.checkedIn = snapshot.generation;
     }
     return hit.body;
   }
@@ -157,7 +178,7 @@ export class Responder {
     // small negative cache, never the hot positive set.
     if (body.rcode === RCODE.NOERROR && body.ancount > 0 && dependencies.length > 0) {
       if (this.cache.size >= this.cacheEntries) this.cache.clear();
-      this.cache.set(key, { body, dependencies, checkedFor: this.snapshotNumber });
+      this.cache.set(key, { body, dependencies, checkedIn: this.cacheGeneration });
     } else {
       if (this.negativeCache.size >= this.negativeEntries) this.negativeCache.clear();
       this.negativeCache.set(key, body);

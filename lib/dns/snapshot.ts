@@ -108,6 +108,11 @@ export interface ServiceNode {
   readonly portNames: readonly string[];
   /** The SRV records of one named port (lowercase, without the `_`). */
   port(name: string): PortNode | undefined;
+  /**
+   * True once a later snapshot of the same builder holds another node (or none) under this
+   * name: what the responder's cache checks instead of looking the name up again.
+   */
+  readonly superseded: boolean;
 }
 
 export interface ZoneData {
@@ -127,6 +132,12 @@ export interface Snapshot {
   /** Relative names that exist only because names below them do (`shop` for `web.shop`). */
   readonly emptyNonTerminals: ReadonlySet<string>;
   readonly instanceCount: number;
+  /** Who built it: `superseded` flags and generations mean something within one lineage. */
+  readonly lineage: object;
+  /** Counts the lineage's builds (never wraps, unlike the serial). */
+  readonly generation: number;
+  /** The last generation that added a service name (a name absent before may exist now). */
+  readonly namesAddedIn: number;
 }
 
 /** Zone-wide settings a service compile needs (validated `SnapshotOptions`). */
@@ -288,6 +299,8 @@ class InstancesById implements InstanceLookup {
 /** A compiled service: what is published of it, its records made when asked for. */
 class Service implements ServiceNode {
   readonly instances: InstancesById;
+  /** Set by the builder that replaces it, never reset. */
+  superseded = false;
 
   constructor(
     readonly name: string,
@@ -556,6 +569,9 @@ export class SnapshotBuilder {
   private readonly entRefs = new Map<string, number>();
   private previous: Snapshot | undefined;
   private serial: number;
+  private readonly lineage = {};
+  private generation = 0;
+  private namesAddedIn = 0;
 
   constructor(options: SnapshotOptions, onSkip: OnSkip = () => {}) {
     this.zone = resolveZone(options);
@@ -607,13 +623,22 @@ export class SnapshotBuilder {
     const previous = this.previous?.services ?? ShardedMap.empty<ServiceNode>();
     let instanceCount = this.previous?.instanceCount ?? 0;
     let entChanged = false;
+    let namesAdded = false;
+    this.generation++;
     for (const [dnsName, after] of this.pending) {
       const before = previous.get(dnsName);
-      if (before) instanceCount -= before.instances.size;
+      if (before) {
+        instanceCount -= before.instances.size;
+        if (before !== after) (before as Service).superseded = true;
+      }
       if (after) instanceCount += after.instances.size;
       if (before && !after) entChanged = this.adjustEnts(dnsName, -1) || entChanged;
-      if (after && !before) entChanged = this.adjustEnts(dnsName, +1) || entChanged;
+      if (after && !before) {
+        entChanged = this.adjustEnts(dnsName, +1) || entChanged;
+        namesAdded = true;
+      }
     }
+    if (namesAdded) this.namesAddedIn = this.generation;
     const services = previous.with(this.pending);
     this.pending.clear();
     if (this.previous) this.serial = (this.serial + 1) >>> 0;
@@ -625,6 +650,9 @@ export class SnapshotBuilder {
       services,
       emptyNonTerminals,
       instanceCount,
+      lineage: this.lineage,
+      generation: this.generation,
+      namesAddedIn: this.namesAddedIn,
     };
     return this.previous;
   }

@@ -74,6 +74,26 @@ describe("Responder cache across snapshots", () => {
     expect(ask("web.shop.zk.internal")).toBe("SERVFAIL");
   });
 
+  it("re-checks a cached answer by flags alone while no snapshot adds a name", () => {
+    set("cheap", [reg("cheap", "c-1", "10.4.0.1")]);
+    set("busy", [reg("busy", "b-1", "10.4.0.2")]);
+    current = builder.build();
+    // An instance answer depends on `c-1.cheap` (absent) and `cheap` (found).
+    expect(ask("c-1.cheap.zk.internal")).toBe("10.4.0.1");
+
+    set("busy", [reg("busy", "b-1", "10.4.0.3")]); // replaced: no name added
+    current = builder.build();
+    const lookups = countLookups(current);
+    expect(ask("c-1.cheap.zk.internal")).toBe("10.4.0.1");
+    expect(lookups()).toBe(0);
+
+    set("fresh", [reg("fresh", "f-1", "10.4.0.4")]); // a new name: absent ones are looked up
+    current = builder.build();
+    const after = countLookups(current);
+    expect(ask("c-1.cheap.zk.internal")).toBe("10.4.0.1");
+    expect(after()).toBe(1);
+  });
+
   it("keeps no old snapshot alive through its cache", async () => {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
@@ -89,3 +109,52 @@ describe("Responder cache across snapshots", () => {
     expect(old.deref()).toBeUndefined();
   });
 });
+
+describe("Responder cache between builders", () => {
+  let current: Snapshot | undefined;
+  const responder = new Responder({ zone: ZONE_LABELS, source: { current: () => current } });
+  const ask = (name: string) => {
+    const query = packet.encode({ type: "query", id: 1, questions: [{ type: "A", name }] });
+    const reply = responder.respond(Buffer.from(query), "udp");
+    return reply ? (packet.decode(reply).answers ?? []).map((a) => String(a.data)).join() : "";
+  };
+  const snapshotOf = (builder: SnapshotBuilder, address: string) => {
+    builder.setSource({ format: "curator", service: "web" }, [reg("web", "w-1", address)]);
+    return builder.build();
+  };
+
+  it("starts afresh on a snapshot of another builder", () => {
+    const a = snapshotOf(new SnapshotBuilder(SNAPSHOT_OPTIONS), "10.5.0.1");
+    const b = snapshotOf(new SnapshotBuilder(SNAPSHOT_OPTIONS), "10.5.0.2");
+    current = a;
+    expect(ask("web.zk.internal")).toBe("10.5.0.1");
+    current = b; // nothing of b's builder ever superseded a's nodes
+    expect(ask("web.zk.internal")).toBe("10.5.0.2");
+    current = a;
+    expect(ask("web.zk.internal")).toBe("10.5.0.1");
+  });
+
+  it("starts afresh when handed an older snapshot of the same builder", () => {
+    const builder = new SnapshotBuilder(SNAPSHOT_OPTIONS);
+    const older = snapshotOf(builder, "10.6.0.1");
+    const newer = snapshotOf(builder, "10.6.0.2");
+    current = newer;
+    expect(ask("web.zk.internal")).toBe("10.6.0.2");
+    current = older; // the newer node is not superseded, yet older does not hold it
+    expect(ask("web.zk.internal")).toBe("10.6.0.1");
+  });
+});
+
+/** Counts the service lookups made on `snapshot` from now on. */
+function countLookups(snapshot: Snapshot): () => number {
+  const services = snapshot.services;
+  const get = services.get.bind(services);
+  let n = 0;
+  Object.defineProperty(services, "get", {
+    value: (name: string) => {
+      n++;
+      return get(name);
+    },
+  });
+  return () => n;
+}
