@@ -116,7 +116,11 @@ describe("Responder cache between builders", () => {
   const ask = (name: string) => {
     const query = packet.encode({ type: "query", id: 1, questions: [{ type: "A", name }] });
     const reply = responder.respond(Buffer.from(query), "udp");
-    return reply ? (packet.decode(reply).answers ?? []).map((a) => String(a.data)).join() : "";
+    return reply
+      ? (packet.decode(reply).answers ?? [])
+          .map((a) => String((a as { data: unknown }).data))
+          .join()
+      : "";
   };
   const snapshotOf = (builder: SnapshotBuilder, address: string) => {
     builder.setSource({ format: "curator", service: "web" }, [reg("web", "w-1", address)]);
