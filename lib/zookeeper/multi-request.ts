@@ -14,7 +14,7 @@
  */
 import zookeeper, { type ACL, type Client, type Exception } from "node-zookeeper-client";
 import jute, { type JuteRecord } from "node-zookeeper-client/lib/jute/index.js";
-import { connectionManagerOf } from "./connection-manager.js";
+import { connectionManagerOf, requestOf } from "./connection-manager.js";
 import { createException } from "./raw-replies.js";
 import type { ZkOp, ZkRead } from "./session.js";
 
@@ -44,12 +44,9 @@ export function queueMulti(
   acls: readonly ACL[],
   done: (error: Exception | null, results?: MultiResult[]) => void,
 ): void {
-  const RequestHeader = jute.protocol.RequestHeader;
-  if (!RequestHeader) throw new Error("node-zookeeper-client has no jute record RequestHeader");
-  const header = new RequestHeader();
-  header.type = jute.OP_CODES.MULTI;
   const connection = connectionManagerOf<Connection>(client, "queue");
-  connection.queue(new jute.Request(header, new MultiRequest(ops, acls)), (error, response) => {
+  const request = requestOf(jute.OP_CODES.MULTI, new MultiRequest(ops, acls));
+  connection.queue(request, (error, response) => {
     if (error || !response) return done(error ?? createException(zookeeper.Exception.SYSTEM_ERROR));
     const results = response.payload.results;
     const failed = results.find((r) => r.type === jute.OP_CODES.ERROR && r.err !== 0);

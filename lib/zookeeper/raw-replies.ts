@@ -10,8 +10,8 @@
  * then closes the connection (the session lives on).
  */
 import zookeeper, { type Client, type Exception } from "node-zookeeper-client";
-import jute, { type RequestPayload } from "node-zookeeper-client/lib/jute/index.js";
-import { connectionManagerOf } from "./connection-manager.js";
+import type { RequestPayload } from "node-zookeeper-client/lib/jute/index.js";
+import { connectionManagerOf, requestOf } from "./connection-manager.js";
 
 /** Length prefix, xid, zxid, err: the reply header, then the body. */
 const REPLY_HEADER_BYTES = 4 + 4 + 8 + 4;
@@ -46,11 +46,7 @@ export function queueRaw(
   payload: RequestPayload,
   done: RawCallback,
 ): void {
-  const RequestHeader = jute.protocol.RequestHeader;
-  if (!RequestHeader) throw new Error("node-zookeeper-client has no jute record RequestHeader");
-  const header = new RequestHeader();
-  header.type = type;
-  const request = Object.assign(new jute.Request(header, payload), { rawReply: true as const });
+  const request = Object.assign(requestOf(type, payload), { rawReply: true as const });
   connectionManagerOf<Connection>(client, "queue").queue(request, done);
 }
 

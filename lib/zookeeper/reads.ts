@@ -9,7 +9,7 @@
  */
 import type { Client, Event, Exception, Stat } from "node-zookeeper-client";
 import jute, { type JuteRecord } from "node-zookeeper-client/lib/jute/index.js";
-import { connectionManagerOf } from "./connection-manager.js";
+import { connectionManagerOf, requestOf } from "./connection-manager.js";
 
 type Watcher = (event: Event) => void;
 
@@ -65,12 +65,10 @@ export function queueRead<T>(
   done: (error: Exception | Error | null, result?: T) => void,
 ): void {
   const connection = connectionManagerOf<Connection>(client, "queue");
-  const header = record("RequestHeader");
-  header.type = kind.op;
   const payload = record(kind.payloadClass);
   payload.path = path;
   payload.watch = watcher !== undefined;
-  connection.queue(new jute.Request(header, payload), (error, response) => {
+  connection.queue(requestOf(kind.op, payload), (error, response) => {
     if (error || !response) {
       done(error ?? new Error("no reply"));
       return;
