@@ -200,10 +200,16 @@ export class Reflector<S> {
 
   async #list(signal: AbortSignal): Promise<void> {
     for (let attempt = 1; ; attempt++) {
+      // The very first list fills the empty cache page by page, each page announced as
+      // changed objects: with `synced` still false that only ever adds, and a cold start's
+      // first writes need not wait for the last page. Any later list builds a fresh map and
+      // swaps it in whole, so the cache stays complete meanwhile.
+      const growing = this.#lists === 0 && this.#items.size === 0;
+      const fresh = growing ? this.#items : new Map<string, Entry<S>>();
       try {
-        const fresh = new Map<string, Entry<S>>();
         let token: string | undefined;
         let resourceVersion = "";
+        let added: S[] = [];
         do {
           const page = await this.#o.api.getJson(
             this.#o.path,
@@ -215,21 +221,26 @@ export class Reflector<S> {
             { signal, idleTimeoutMs: this.#o.watchdogMs },
           );
           const { items, metadata } = listShape(page);
+          added = [];
           for (const raw of items) {
             const entry = this.#entry(raw);
-            if (entry) fresh.set(entry.key, entry.entry);
+            if (!entry) continue;
+            fresh.set(entry.key, entry.entry);
+            added.push(entry.entry.slim);
           }
           token = metadata.continue || undefined;
           resourceVersion = metadata.resourceVersion;
+          if (growing && added.length > 0 && token) this.#o.onChange(added);
         } while (token);
         this.#items = fresh;
         this.#resourceVersion = resourceVersion;
         this.#synced = true;
         this.#lists++;
         this.#log.debug({ items: fresh.size, resourceVersion }, "listed");
-        this.#o.onChange("relisted");
+        this.#o.onChange(growing ? added : "relisted");
         return;
       } catch (err) {
+        // A first list cut short leaves a partial cache (`synced` false): the next swaps.
         // An expired continue token: start the list over, a few times.
         if (!isExpired(err) || attempt >= 3 || signal.aborted) throw err;
       }

@@ -58,6 +58,8 @@ export interface PlanOptions {
   readonly render: (desired: DesiredRegistration, previous: OwnedNode | undefined) => Buffer;
   /** Told of each registration `render` refused (with a FormatError), which is then left out. */
   readonly onUnwritable?: (desired: DesiredRegistration, error: FormatError) => void;
+  /** Told of each node it would remove were deletes allowed (only while they are not). */
+  readonly onHeldBack?: (node: OwnedNode) => void;
 }
 
 export function targetOf(d: DesiredRegistration): Target {
@@ -104,7 +106,9 @@ export function plan(
   if (opts.allowDeletes) {
     for (const node of [...extras, ...leftovers]) changes.push({ kind: "remove", node });
   } else {
+    for (const node of extras) opts.onHeldBack?.(node);
     for (const node of leftovers) {
+      opts.onHeldBack?.(node);
       if (node.owner !== opts.session) changes.push({ kind: "adopt", node, data: node.data });
     }
   }

@@ -5,7 +5,8 @@
  *
  * After a full pass, a change replans only the parents (service znodes) of the groups whose
  * desired registrations changed, so one endpoint's change costs the same with 10 Services or
- * 10,000. A rescan, a new writer term or the first pass allowed to delete replans everything.
+ * 10,000. The first pass allowed to delete adds the parents whose last plan held a remove back;
+ * a rescan or a new writer term replans everything.
  *
  * Deletes wait until the Kubernetes caches have synced AND the ZooKeeper tree has been scanned
  * in the current session: a restart or reconnect never mass-deregisters.
@@ -91,6 +92,8 @@ export class Syncer {
   /** The generation the last pass planned, or undefined: plan everything next. */
   private planned: DesiredGeneration | undefined;
   private plannedAllowDeletes = false;
+  /** Parents whose last plan held back a remove because deletes were not allowed yet. */
+  private heldBack = new Set<string>();
   /** Which groups want registrations under each parent, for `planned`. */
   private groupsByParent = new Map<string, Set<string>>();
   /** Owned nodes per (service, format), for the registrations gauge. */
@@ -227,16 +230,18 @@ export class Syncer {
       this.planned = undefined;
     }
     const drifted = this.forgetMissing();
-    const changed =
-      this.planned === undefined || allowDeletes !== this.plannedAllowDeletes
-        ? undefined
-        : changedSince(generation, this.planned);
+    const changed = this.planned && changedSince(generation, this.planned);
     const scope =
       changed && this.planned
         ? this.changedParents(this.planned.groups, groups, changed)
         : undefined;
     for (const parent of drifted) scope?.add(parent);
-    if (scope === undefined) this.indexParents(groups);
+    // Plans with and without deletes differ only where a remove was held back.
+    if (allowDeletes && !this.plannedAllowDeletes) for (const p of this.heldBack) scope?.add(p);
+    if (scope === undefined) {
+      this.indexParents(groups);
+      this.heldBack.clear();
+    } else for (const p of scope) this.heldBack.delete(p);
     this.planned = generation;
     this.plannedAllowDeletes = allowDeletes;
     if (scope?.size === 0) {
@@ -336,6 +341,7 @@ export class Syncer {
           allowDeletes,
           render: (d, prev) => registry.render(d, prev),
           onUnwritable: (d, err) => this.reportUnwritable(d, err),
+          onHeldBack: (node) => this.heldBack.add(node.parent),
         });
         logChanges(logger, changes, dryRun);
         if (changes.length === 0 || dryRun) {

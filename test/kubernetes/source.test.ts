@@ -402,6 +402,55 @@ describe("KubernetesSource", () => {
     expect(fake.requests("list", "services")).toBe(3);
   });
 
+  describe("a first list shows each page at once; later lists swap in whole", () => {
+    const one = (i: number) =>
+      slice("shop", `s${i}-abc`, `s${i}`, {
+        endpoints: [{ pod: `p${i}`, address: `10.0.0.${i}`, ready: true }],
+      });
+    const want = (ids: number[]) => ids.map((i) => `/services/s${i}.shop/p${i} 10.0.0.${i}:8080`);
+    async function halfListed() {
+      for (let i = 0; i < 7; i++) {
+        fake.apply(service("shop", `s${i}`));
+        fake.apply(one(i));
+      }
+      fake.holdListPages(true);
+      const source = makeSource({ pageSize: 3 });
+      await source.start();
+      // Services s0-s2 and their slices: the first page of each list, the rest held back.
+      await converge(source, want([0, 1, 2]), "the first pages");
+      expect(source.synced()).toBe(false);
+      return source;
+    }
+
+    it("the desired state grows page by page, unsynced until the last", async () => {
+      const source = await halfListed();
+      fake.holdListPages(false);
+      await converge(source, want([0, 1, 2, 3, 4, 5, 6]));
+      await waitFor("synced", () => source.synced());
+      expect(fake.requests("list")).toBe(6);
+
+      // A relist after a restart: its first page alone must not replace the complete cache.
+      fake.holdListPages(true);
+      fake.remove("Service", "shop", "s4");
+      fake.dropWatches();
+      await waitFor("the relists' first pages", () => fake.requests("list") >= 8);
+      expect(view(source)).toEqual(want([0, 1, 2, 3, 4, 5, 6]));
+      fake.holdListPages(false);
+      await converge(source, want([0, 1, 2, 3, 5, 6]));
+    });
+
+    it("a first list cut short is redone whole: what went meanwhile goes", async () => {
+      const source = await halfListed();
+      fake.remove("Service", "shop", "s1");
+      fake.remove("EndpointSlice", "shop", "s1-abc");
+      fake.failNext(2, 500);
+      fake.holdListPages(false); // both held second pages fail
+      await converge(source, want([0, 2, 3, 4, 5, 6]));
+      await waitFor("synced", () => source.synced());
+      expect(await restarts("error")).toBe(2);
+    });
+  });
+
   it("skips malformed objects and keeps going", async () => {
     fake.apply(service("shop", "web"));
     fake.apply({

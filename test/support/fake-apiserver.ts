@@ -2,7 +2,8 @@
  * A fake Kubernetes API server on 127.0.0.1 that speaks the real wire protocol (plain HTTP,
  * JSON), so tests and benchmarks drive the real `@kubernetes/client-node` and our source
  * against it. The cluster's state is changed in-process (`apply`, `remove`), and faults are
- * injected in-process (`failNext`, `dropWatches`, `silence`, `expireHistory`).
+ * injected in-process (`failNext`, `dropWatches`, `silence`, `expireHistory`,
+ * `holdListPages`).
  *
  * Real kube-apiserver (etcd-backed, watch cache) semantics it mirrors:
  * - One global resourceVersion, like etcd's revision: every write bumps it; an object's
@@ -284,6 +285,8 @@ export class FakeApiServer {
   #compactedRv = 1000;
   #failures: { remaining: number; code: number } = { remaining: 0, code: 500 };
   #silent = false;
+  /** Later list pages waiting while `holdListPages(true)`, or undefined when not holding. */
+  #heldPages: Array<() => void> | undefined;
   #port = 0;
 
   private constructor(server: http.Server, opts: FakeApiServerOptions) {
@@ -465,6 +468,16 @@ export class FakeApiServer {
     if (on) for (const w of this.#watchers) w.dead = true;
   }
 
+  /**
+   * While on, every list request for a later page (one with a `continue` token) waits, as a
+   * slow apiserver's would; turning it off answers the waiting ones.
+   */
+  holdListPages(on: boolean): void {
+    const held = this.#heldPages;
+    this.#heldPages = on ? (held ?? []) : undefined;
+    if (!on) for (const serve of held ?? []) serve();
+  }
+
   /** Ends every watch, closes every connection and the listener. */
   async close(): Promise<void> {
     if (this.#bookmarkTimer) clearInterval(this.#bookmarkTimer);
@@ -545,6 +558,10 @@ export class FakeApiServer {
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#heldPages && new URL(req.url ?? "/", "http://fake").searchParams.has("continue")) {
+      this.#heldPages.push(() => this.#handle(req, res));
+      return;
+    }
     try {
       this.#serve(req, res);
     } catch (err) {

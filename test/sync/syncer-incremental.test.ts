@@ -23,16 +23,23 @@ class GroupedSource implements DesiredSource {
     changed: undefined,
   };
   private listeners: Array<() => void> = [];
+  /** Until true, the syncer may not delete (the caches are still listing). */
+  isSynced = true;
   set(key: string, regs: readonly DesiredRegistration[] | undefined): void {
     const groups = this.generation.groups.with(new Map([[key, regs && [...regs]]]));
     this.generation = { groups, previous: this.generation, changed: new Set([key]) };
+    for (const l of this.listeners) l();
+  }
+  /** Sets `synced()`, telling the listeners (the desired state stays the same generation). */
+  sync(synced: boolean): void {
+    this.isSynced = synced;
     for (const l of this.listeners) l();
   }
   desiredGeneration(): DesiredGeneration {
     return this.generation;
   }
   synced(): boolean {
-    return true;
+    return this.isSynced;
   }
   onChange(cb: () => void): void {
     this.listeners.push(cb);
@@ -127,6 +134,8 @@ describe("Syncer: incremental passes", () => {
     const next = random(7);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)] as T;
     for (let step = 0; step < 40; step++) {
+      // Some steps while the caches are not synced: removes wait for a synced step.
+      source.isSynced = step === 39 || next() < 0.7;
       // Groups g0..g4; several share a parent; each has its own ids so none collide.
       const key = `g${Math.floor(next() * 5)}`;
       const roll = next();
@@ -141,11 +150,14 @@ describe("Syncer: incremental passes", () => {
           ),
         );
       }
-      const want = show(expected(source.desiredGeneration().groups));
-      await waitUntil(
-        `step ${step} converged`,
-        async () => show(await state(session, parents)) === want,
-      );
+      const want = expected(source.desiredGeneration().groups);
+      await waitUntil(`step ${step} converged`, async () => {
+        const now = await state(session, parents);
+        if (source.isSynced) return show(now) === show(want);
+        return [...want].every(([p, ids]) =>
+          [...ids].every(([id, address]) => now.get(p)?.get(id) === address),
+        );
+      });
     }
     expect(syncer.status().lastError).toBeUndefined();
   });
@@ -180,6 +192,43 @@ describe("Syncer: incremental passes", () => {
     expect(renders).toBe(1);
     const { data } = await session.getData("/services/s3/i0");
     expect(decodeCurator(data, "s3", "i0").address).toBe("10.9.9.9");
+  });
+
+  it("once allowed to delete, replans only the parents whose removes it held back", async () => {
+    const source = new GroupedSource();
+    source.isSynced = false;
+    for (let g = 0; g < 20; g++) {
+      source.set(
+        `g${g}`,
+        Array.from({ length: 5 }, (_, i) => reg(`/services/s${g}`, `i${i}`, `10.1.${g}.${i}`)),
+      );
+    }
+    const { session, registry, syncer } = await start(source);
+    let renders = 0;
+    const render = registry.render.bind(registry);
+    registry.render = (d, prev) => {
+      renders++;
+      return render(d, prev);
+    };
+    syncer.start();
+    t.defer(() => syncer.stop());
+    await waitUntil("all registered", () => syncer.status().owned === 100);
+    source.set("g3", undefined);
+    source.set("g7", [reg("/services/s7", "i0", "10.1.7.0")]);
+    await waitUntil("g7 written", () => renders > 100);
+    await new Promise((r) => setTimeout(r, 200));
+    // Not synced: nothing removed yet.
+    expect((await session.getChildren("/services/s3")).length).toBe(5);
+    expect((await session.getChildren("/services/s7")).length).toBe(5);
+    expect(syncer.status().inSync).toBe(false);
+
+    renders = 0;
+    source.sync(true);
+    await waitUntil("in sync", () => syncer.status().inSync);
+    expect(await session.exists("/services/s3")).toBeNull();
+    expect(await session.getChildren("/services/s7")).toEqual(["i0"]);
+    expect(syncer.status().owned).toBe(91);
+    expect(renders).toBe(1); // s7's one registration: the 18 other parents were not replanned
   });
 
   it("restores nodes deleted behind its back, listing parents instead of rereading every node", async () => {
