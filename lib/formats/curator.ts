@@ -13,6 +13,7 @@ import {
   jsonObject,
   jsonString,
   parseJsonObject,
+  sortByKey,
   stringMap,
 } from "./json.js";
 import { assertWritable, namedPorts, weightOf } from "./metadata.js";
@@ -79,7 +80,7 @@ export function curatorMetadata(r: Registration): [string, string][] {
   }
   for (const name in r.ports) rest.push([`${META.portPrefix}${name}`, String(r.ports[name])]);
   if (r.weight !== undefined) rest.push([META.weight, String(r.weight)]);
-  rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  sortByKey(rest, ([k]) => k);
   rest.unshift([META.status, r.draining ? STATUS_OUT_OF_SERVICE : STATUS_UP]);
   return rest;
 }

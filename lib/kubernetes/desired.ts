@@ -2,6 +2,8 @@
  * The pure mapping from slim Kubernetes objects to the whole desired ZooKeeper state
  * (PRODUCT.md "Kubernetes side"). No I/O, no clock: same input, same output, in a stable order.
  */
+
+import { sortByKey } from "../formats/json.js";
 import { type DesiredRegistration, type Format, META, registrationKey } from "../registration.js";
 import {
   ANNOTATIONS,
@@ -163,8 +165,10 @@ export function serviceRegistrations(
   const registrations: DesiredRegistration[] = [];
   const warnings: MappingWarning[] = [];
   const done = (): DesiredResult => {
-    const keyed = registrations.map((r) => [registrationKey(r), r] as const);
-    keyed.sort((a, b) => compare(a[0], b[0]));
+    const keyed = sortByKey(
+      registrations.map((r) => [registrationKey(r), r] as const),
+      ([k]) => k,
+    );
     return { registrations: keyed.map(([, r]) => r), warnings };
   };
   const seen = new Set<string>();
