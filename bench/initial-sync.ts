@@ -13,9 +13,19 @@
  *
  *   npx tsx bench/initial-sync.ts [--services 10000] [--endpoints 10] [--command sync|run]
  *        [--bridge dist/cmd/kube-zk-bridge.js] [--cpu-prof DIR] [--node-args "<node flags>"]
+ *        [--alloc]
+ *
+ * `--alloc`: what the bridge allocated from its first line to all registered, by file and
+ * function (V8's sampling heap profiler, collected objects included): unlike its CPU time,
+ * this hardly moves with the VM's speed, so it compares builds. The bridge waits for the
+ * profiler at start, so its times are then not comparable. On Node 20 it needs
+ * `NODE_OPTIONS=--experimental-websocket` (the inspector client uses WebSocket).
  */
 import path from "node:path";
-import { choiceArg, numberArg } from "./support/args.js";
+import { freePort } from "../test/support/zookeeper.js";
+import { summarizeHeap } from "./dns/heap-profile.js";
+import { Inspector } from "./dns/inspector.js";
+import { choiceArg, flagArg, numberArg } from "./support/args.js";
 import { inSync } from "./support/bridge-http.js";
 import { logSpan, readBridgeLog } from "./support/bridge-log.js";
 import { runBench } from "./support/cleanup.js";
@@ -34,6 +44,7 @@ import { startBenchZooKeeper } from "./support/zookeeper.js";
 const SERVICES = numberArg("services", 10_000);
 const PER_SERVICE = numberArg("endpoints", 10);
 const COMMAND = choiceArg("command", ["sync", "run"] as const, "sync");
+const ALLOC = flagArg("alloc");
 
 const s = (ms: number) => (ms / 1000).toFixed(2);
 const perSecond = (n: number, ms: number) => Math.round(n / (ms / 1000)).toLocaleString("en-US");
@@ -61,13 +72,25 @@ runBench(async () => {
 
   const packets0 = await packetsReceived(zk.port);
   const zkCpu1 = cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN;
+  const inspectPort = ALLOC ? await freePort() : 0;
   const { bridge, profDir } = await spawnSyncBridge({
     command: COMMAND,
     zkConnect: zk.connect,
     cluster,
     name: "initial-sync",
     logFile: path.join(scratch, "bridge.log"),
+    nodeArgs: ALLOC ? [`--inspect-brk=127.0.0.1:${inspectPort}`] : [],
   });
+  const inspector = ALLOC ? await Inspector.attach(inspectPort) : undefined;
+  if (inspector) {
+    await inspector.send("HeapProfiler.enable");
+    await inspector.send("HeapProfiler.startSampling", {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+    await inspector.send("Runtime.runIfWaitingForDebugger");
+  }
   let firstAt: number | undefined;
   let zkCpuAtFirst = Number.NaN;
   const allAt = await waitForEphemerals(zk.port, allRegistered(total), {
@@ -82,6 +105,10 @@ runBench(async () => {
     // After the first registration, `mntr` (which costs ZooKeeper ~5 ms each) only near the end.
     nodes: (znodes) => firstAt === undefined || znodes >= total + 1,
   });
+  const allocated = await inspector?.send<{ profile: { head: unknown } }>(
+    "HeapProfiler.stopSampling",
+  );
+  inspector?.close();
   const requests = (await packetsReceived(zk.port)) - packets0;
   const zkCpuBridge = (cpuSecondsOf(zk.pid() ?? -1) ?? Number.NaN) - zkCpu1;
   const bridgeCpu = cpuSecondsOf(bridge.pid) ?? Number.NaN;
@@ -175,6 +202,11 @@ runBench(async () => {
       `\nreference time includes its connect; the bridge's includes Node start-up, the list from the API server and every stage before its first write.`,
   );
 
+  if (allocated) {
+    console.log(
+      `\n### Allocated by the bridge, first line to all registered (sampled; times above are not comparable under --alloc)\n\n${summarizeHeap(allocated.profile, 25)}`,
+    );
+  }
   if (profDir) {
     const file = latestProfile(profDir);
     if (file) {

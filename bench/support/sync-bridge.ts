@@ -31,6 +31,8 @@ export async function spawnSyncBridge(opts: {
   readonly logFile: string;
   /** More flags, e.g. `["--zk-session-timeout", "4s"]`. */
   readonly args?: readonly string[];
+  /** More node flags, after `--node-args`'s. */
+  readonly nodeArgs?: readonly string[];
 }): Promise<SyncBridge> {
   const profDir = PROFILE_ROOT ? path.join(PROFILE_ROOT, opts.name) : undefined;
   const bridge = await spawnBridge({
@@ -38,7 +40,7 @@ export async function spawnSyncBridge(opts: {
     bin: BIN,
     zkConnect: opts.zkConnect,
     logFile: opts.logFile,
-    nodeArgs: [...NODE_ARGS, ...(profDir ? cpuProfArgs(profDir) : [])],
+    nodeArgs: [...NODE_ARGS, ...(opts.nodeArgs ?? []), ...(profDir ? cpuProfArgs(profDir) : [])],
     args: [
       "--kubeconfig",
       opts.cluster.kubeconfig,
