@@ -158,6 +158,53 @@ describe("kube-zk-bridge sync (end to end)", () => {
     expect(await kids(dir)).toEqual(["web-1", "web-2"]);
   });
 
+  it("a restart whose list is still paging writes the first page at once and drops nothing", async () => {
+    const root = await world();
+    // 520 Services: a list page holds 500, so the last 20 are on a second page.
+    const name = (i: number) => `s${String(i).padStart(3, "0")}`;
+    const one = (i: number, pods: number) => {
+      api.apply(service("shop", name(i)));
+      api.apply(
+        slice("shop", `${name(i)}-abc`, name(i), {
+          endpoints: Array.from({ length: pods }, (_, p) => ({
+            address: `10.${1 + p}.${i >> 8}.${i & 255}`,
+            pod: `${name(i)}-${p}`,
+          })),
+        }),
+      );
+    };
+    for (let i = 0; i < 520; i++) one(i, 1);
+    const dir = (i: number) => `${root}/services/${name(i)}.shop`;
+    const first = await bridge(root, ["--zk-session-timeout", "60s"]);
+    await waitUntil(
+      "all 520 registered",
+      async () =>
+        (await kids(`${root}/services`)).length === 520 && (await kids(dir(519))).length === 1,
+      30_000,
+    );
+    const oldOwner = await owner(`${dir(519)}/${name(519)}-0`);
+    await first.stop("SIGKILL"); // its session lingers for 60 s, holding every node
+
+    one(0, 2); // s000 (first page) gets a second pod while no bridge runs
+    api.holdListPages(true);
+    await bridge(root, ["--zk-session-timeout", "60s"]);
+    await waitUntil(
+      "s000's new pod, from the first page",
+      async () => (await kids(dir(0))).includes(`${name(0)}-1`),
+      30_000,
+    );
+    // The second page is still held: its Services' nodes are adopted as they are, not dropped.
+    await waitUntil("s519 adopted", async () => {
+      const o = await owner(`${dir(519)}/${name(519)}-0`);
+      return o !== undefined && o !== oldOwner;
+    });
+    expect((await kids(`${root}/services`)).length).toBe(520);
+    api.holdListPages(false);
+    await sleep(500);
+    for (const i of [0, 250, 499, 500, 519]) expect(await kids(dir(i))).not.toHaveLength(0);
+    expect(await kids(dir(0))).toEqual([`${name(0)}-0`, `${name(0)}-1`]);
+  });
+
   it("after ZooKeeper restarts, every registration is back", async () => {
     const zk = await startZooKeeper(); // this test's own: it restarts it
     try {
