@@ -153,7 +153,8 @@ export function sortByKey<T>(items: T[], key: (item: T) => string): T[] {
   return items;
 }
 
-function compareStrings(a: string, b: string): number {
+/** Code-unit order, as `<` compares strings (not locale order). */
+export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

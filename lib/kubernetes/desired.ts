@@ -2,8 +2,7 @@
  * The pure mapping from slim Kubernetes objects to the whole desired ZooKeeper state
  * (PRODUCT.md "Kubernetes side"). No I/O, no clock: same input, same output, in a stable order.
  */
-
-import { sortByKey } from "../formats/json.js";
+import { compareStrings, sortByKey } from "../formats/json.js";
 import { type DesiredRegistration, type Format, META, registrationKey } from "../registration.js";
 import {
   ANNOTATIONS,
@@ -132,7 +131,9 @@ export function desiredRegistrations(input: DesiredInput, options: DesiredOption
   for (const n of input.nodes) nodes.set(n.name, n);
 
   const services = [...input.services].sort((a, b) =>
-    a.namespace === b.namespace ? compare(a.name, b.name) : compare(a.namespace, b.namespace),
+    a.namespace === b.namespace
+      ? compareStrings(a.name, b.name)
+      : compareStrings(a.namespace, b.namespace),
   );
   const registrations: DesiredRegistration[] = [];
   const warnings: MappingWarning[] = [];
@@ -147,7 +148,7 @@ export function desiredRegistrations(input: DesiredInput, options: DesiredOption
     warnings.push(...one.warnings);
   }
   const keyed = registrations.map((r) => [registrationKey(r), r] as const);
-  keyed.sort((a, b) => compare(a[0], b[0]));
+  keyed.sort((a, b) => compareStrings(a[0], b[0]));
   return { registrations: keyed.map(([, r]) => r), warnings };
 }
 
@@ -284,7 +285,7 @@ function collect(
 ): Map<string, Candidate> {
   const { svc, ann, primary, warn } = plan;
   // Slice moves list an endpoint twice: visit slices in name order so the choice is stable.
-  sources.sort((a, b) => compare(a.name, b.name));
+  sources.sort((a, b) => compareStrings(a.name, b.name));
   const families = new Set<number>(svc.ipFamilies.map((f) => (f === "IPv6" ? 6 : 4)));
   for (const s of sources)
     for (const g of s.groups) for (const e of g.endpoints) families.add(e.family);
@@ -340,8 +341,4 @@ function collect(
     }
   }
   return out;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

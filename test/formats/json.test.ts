@@ -1,20 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom } from "../../bench/support/random.js";
 import { sortByKey } from "../../lib/formats/json.js";
-
-/** Deterministic PRNG (mulberry32), so a failure replays. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("sortByKey", () => {
   it("orders as a stable sort by key does, short arrays (insertion) and long ones alike", () => {
-    const next = random(11);
+    const next = seededRandom(11);
     for (const length of [0, 1, 2, 3, 8, 16, 17, 40]) {
       for (let round = 0; round < 50; round++) {
         // Few distinct keys, so equal keys occur and stability is checked.
